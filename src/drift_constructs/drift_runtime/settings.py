@@ -11,6 +11,10 @@ ENV_IGNORE_RULES = "DRIFT_IGNORE_RULES"
 ENV_HISTORY_TTL_DAYS = "HISTORY_TTL_DAYS"
 ENV_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
 ENV_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
+# Set on the update handler when a DriftDetector is attached: after recording an update
+# and its baseline, the handler forwards the event to this function asynchronously, so a
+# check always runs against the baseline of the update that triggered it.
+ENV_VALIDATOR_FUNCTION = "VALIDATOR_FUNCTION_NAME"
 
 # Handler entry points relative to the root of the function asset.
 UPDATE_HANDLER = "drift_runtime.update_handler.handler"
