@@ -29,6 +29,8 @@ CLIENT_CONFIG = Config(
 @lru_cache(maxsize=64)
 def client(service: str, region: str | None = None, endpoint_url: str | None = None) -> Any:
     """Return a cached boto3 client for ``service`` with the library's configuration."""
-    return boto3.client(
+    # boto3-stubs types client() per literal service name; callers pass any name.
+    create: Any = boto3.client
+    return create(
         service, region_name=region, endpoint_url=endpoint_url, config=CLIENT_CONFIG
     )

@@ -22,7 +22,11 @@ def _escape(segment: str) -> str:
 
 def _scalar_equal(expected: Any, actual: Any) -> bool:
     # Templates often carry numbers and booleans as strings ("5", "true"), while describe
-    # calls return real JSON types, so compare the canonical text of both sides.
+    # calls return real JSON types, so compare the canonical text of both sides. A null
+    # equals only null, not the text "None".
+    if expected is None or actual is None:
+        return expected is None and actual is None
+
     def canonical(value: Any) -> str:
         if isinstance(value, bool):
             return "true" if value else "false"

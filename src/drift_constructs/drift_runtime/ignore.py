@@ -57,17 +57,21 @@ class IgnoreRule:
                 f"resource_type or property_path (rule with reason {self.reason!r} "
                 "would ignore every drift)"
             )
-        for name, value in zip(_FIELDS, values):
+        for name, value in zip(_FIELDS, values, strict=True):
             if value is not None and (not isinstance(value, str) or not value):
                 raise IgnoreRuleError(
-                    f"IgnoreRule {name} must be a non-empty string or None, got {value!r}"
+                    f"IgnoreRule {name} must be a non-empty string or None, "
+                    f"got {value!r}"
                 )
         if self.property_path is not None and not self.property_path.startswith("/"):
             raise IgnoreRuleError(
-                f"IgnoreRule property_path must start with '/', got {self.property_path!r}"
+                "IgnoreRule property_path must start with '/', "
+                f"got {self.property_path!r}"
             )
 
-    def matches_resource(self, stack_name: str, logical_id: str, resource_type: str) -> bool:
+    def matches_resource(
+        self, stack_name: str, logical_id: str, resource_type: str
+    ) -> bool:
         """Return whether the stack, logical id and type matchers all match."""
         return (
             _matches(self.stack_name_pattern, stack_name)
@@ -111,13 +115,69 @@ def parse_rules(text: str | None) -> tuple[IgnoreRule, ...]:
     except json.JSONDecodeError as error:
         raise IgnoreRuleError(f"ignore rules are not valid JSON: {error}") from error
     if not isinstance(items, list):
-        raise IgnoreRuleError(f"ignore rules must be a JSON list, got {type(items).__name__}")
+        raise IgnoreRuleError(
+            f"ignore rules must be a JSON list, got {type(items).__name__}"
+        )
     rules = []
     for item in items:
         if not isinstance(item, dict) or set(item) - {"reason", *_FIELDS}:
-            raise IgnoreRuleError(f"ignore rule has unknown or missing fields: {item!r}")
+            raise IgnoreRuleError(
+                f"ignore rule has unknown or missing fields: {item!r}"
+            )
         try:
             rules.append(IgnoreRule(**item))
         except TypeError as error:
-            raise IgnoreRuleError(f"ignore rule {item!r} is invalid: {error}") from error
+            raise IgnoreRuleError(
+                f"ignore rule {item!r} is invalid: {error}"
+            ) from error
     return tuple(rules)
+
+
+# Known false positives of CloudFormation drift detection, applied in addition to the
+# rules a deployment configures. Each was reported publicly against CloudFormation's
+# resource coverage tracker with a reproduction on a freshly created stack; a fix may
+# have shipped since, and the rule then only hides a property that no longer drifts.
+BUILT_IN_RULES: tuple[IgnoreRule, ...] = (
+    IgnoreRule(
+        reason=(
+            "CloudFormation drift detection reports WaitForSuccessTimeoutSeconds as "
+            "removed although the association keeps it (reported 2022)"
+        ),
+        resource_type="AWS::SSM::Association",
+        property_path="/WaitForSuccessTimeoutSeconds",
+    ),
+    IgnoreRule(
+        reason=(
+            "CloudFormation drift detection reports the DomainName property of an API "
+            "Gateway v2 domain name as removed right after creation (reported 2022)"
+        ),
+        resource_type="AWS::ApiGatewayV2::DomainName",
+        property_path="/DomainName",
+    ),
+    IgnoreRule(
+        reason=(
+            "CloudFormation drift detection reports OptionGroupName of a DB instance "
+            "as modified although the instance uses the declared group (reported 2023)"
+        ),
+        resource_type="AWS::RDS::DBInstance",
+        property_path="/OptionGroupName",
+    ),
+    IgnoreRule(
+        reason=(
+            "CloudFormation drift detection reports InputParameters of a Config rule "
+            "as modified right after creation, because the describe call does not "
+            "return them as declared (reported 2023)"
+        ),
+        resource_type="AWS::Config::ConfigRule",
+        property_path="/InputParameters",
+    ),
+)
+
+
+def effective_rules(text: str | None) -> tuple[IgnoreRule, ...]:
+    """Return the configured rules parsed from ``text`` followed by ``BUILT_IN_RULES``.
+
+    Raises:
+        IgnoreRuleError: when ``text`` is not a JSON list of valid rules.
+    """
+    return parse_rules(text) + BUILT_IN_RULES

@@ -1,0 +1,142 @@
+"""Parsing of the EventBridge "CloudFormation Stack Status Change" event.
+
+The event carries the stack ARN (``detail.stack-id``) but no stack name, so the name,
+account and region come from the ARN, and every API call takes the full ARN: a stack
+name alone is ambiguous once a stack of that name has been deleted and recreated.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+EVENT_SOURCE = "aws.cloudformation"
+DETAIL_TYPE = "CloudFormation Stack Status Change"
+
+# Stack statuses after which a stack's resources are stable and worth checking. The
+# constructs build the EventBridge rule pattern from this tuple, and the handlers skip
+# every other status (deletes, *_IN_PROGRESS and *_FAILED) without an API call.
+CHECKED_STATUSES = (
+    "CREATE_COMPLETE",
+    "UPDATE_COMPLETE",
+    "UPDATE_ROLLBACK_COMPLETE",
+    "IMPORT_COMPLETE",
+)
+
+_STACK_ARN = re.compile(
+    r"^arn:(?P<partition>aws[a-z-]*):cloudformation:(?P<region>[a-z0-9-]+):"
+    r"(?P<account>\d{12}):stack/(?P<name>[A-Za-z][A-Za-z0-9-]{0,127})/(?P<uuid>[^/]+)$"
+)
+
+
+class InvalidEventError(ValueError):
+    """Raised when an event is not a well-formed stack status change.
+
+    ``fields`` holds structured details for the log record, never the raw event.
+    """
+
+    def __init__(self, message: str, **fields: Any) -> None:
+        super().__init__(message)
+        self.fields = fields
+
+
+@dataclass(frozen=True)
+class StackArn:
+    """The parts of a CloudFormation stack ARN."""
+
+    arn: str
+    partition: str
+    region: str
+    account: str
+    stack_name: str
+
+
+@dataclass(frozen=True)
+class StackEvent:
+    """One parsed stack status change."""
+
+    event_id: str
+    stack: StackArn
+    status: str
+    status_reason: str
+    time: datetime
+
+    @property
+    def is_checked(self) -> bool:
+        """Whether the status is one after which the stack is recorded and checked."""
+        return self.status in CHECKED_STATUSES
+
+
+def parse_stack_arn(arn: str) -> StackArn:
+    """Split a stack ARN into its parts.
+
+    Raises:
+        InvalidEventError: when ``arn`` is not a CloudFormation stack ARN.
+    """
+    match = _STACK_ARN.match(arn) if isinstance(arn, str) else None
+    if match is None:
+        raise InvalidEventError("invalid stack ARN", stack_arn=str(arn)[:300])
+    return StackArn(
+        arn=arn,
+        partition=match["partition"],
+        region=match["region"],
+        account=match["account"],
+        stack_name=match["name"],
+    )
+
+
+def _parse_time(value: Any) -> datetime:
+    if not isinstance(value, str):
+        return datetime.now(timezone.utc)
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return datetime.now(timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def parse_event(event: Any) -> StackEvent:
+    """Parse a stack status change event.
+
+    A missing or unparsable ``time`` falls back to the current time, because the time
+    only orders history items.
+
+    Raises:
+        InvalidEventError: when the event is not an object, comes from another source
+            or detail type, or lacks the event id, stack ARN or status.
+    """
+    if not isinstance(event, dict):
+        raise InvalidEventError("event is not a JSON object", type=type(event).__name__)
+    source = event.get("source")
+    detail_type = event.get("detail-type")
+    if source != EVENT_SOURCE or detail_type != DETAIL_TYPE:
+        raise InvalidEventError(
+            "event is not a CloudFormation stack status change",
+            source=str(source)[:100],
+            detail_type=str(detail_type)[:100],
+        )
+    event_id = event.get("id")
+    if not isinstance(event_id, str) or not event_id:
+        raise InvalidEventError("event has no id")
+    detail = event.get("detail")
+    if not isinstance(detail, dict):
+        raise InvalidEventError("event has no detail", event_id=event_id)
+    stack = parse_stack_arn(detail.get("stack-id", ""))
+    status_details = detail.get("status-details")
+    status = status_details.get("status") if isinstance(status_details, dict) else None
+    if not isinstance(status, str) or not status:
+        raise InvalidEventError(
+            "event has no stack status", event_id=event_id, stack_arn=stack.arn
+        )
+    reason = (
+        status_details.get("status-reason") if isinstance(status_details, dict) else ""
+    )
+    return StackEvent(
+        event_id=event_id,
+        stack=stack,
+        status=status,
+        status_reason=reason if isinstance(reason, str) else "",
+        time=_parse_time(event.get("time")),
+    )

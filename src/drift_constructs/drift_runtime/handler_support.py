@@ -1,0 +1,138 @@
+"""Pieces both Lambda handlers share: configuration, idempotency and metrics.
+
+Only the handlers import this module. Powertools and boto3 are imported inside the
+functions, so a cold start pays for them only on the invocations that need them.
+"""
+
+# boto3 and Powertools are imported inside functions to keep start-up short.
+# ruff: noqa: PLC0415
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from . import metrics as metric_names
+from . import settings, state
+
+DEFAULT_ENVIRONMENT = "default"
+# Idempotency records expire after one hour, so a redelivery within the hour is a no-op.
+IDEMPOTENCY_EXPIRY_SECONDS = 3600
+
+
+class ConfigurationError(RuntimeError):
+    """Raised when a required environment variable is missing or invalid."""
+
+
+@dataclass(frozen=True)
+class HandlerConfig:
+    """Configuration of one invocation, read from the function's environment."""
+
+    table_name: str
+    bucket_name: str
+    environment: str
+    history_ttl_days: int
+    topic_arn: str | None
+    ignore_rules_text: str | None
+    validator_function: str | None
+    metrics_namespace: str
+
+    @classmethod
+    def from_environment(cls, env: Mapping[str, str] | None = None) -> HandlerConfig:
+        """Read the configuration; raise ``ConfigurationError`` on a bad variable."""
+        values = os.environ if env is None else env
+        missing = [
+            name
+            for name in (settings.ENV_STATE_TABLE, settings.ENV_CONFIG_BUCKET)
+            if not values.get(name)
+        ]
+        if missing:
+            raise ConfigurationError(
+                f"missing environment variable(s): {', '.join(missing)}"
+            )
+        ttl_text = values.get(settings.ENV_HISTORY_TTL_DAYS) or str(
+            settings.DEFAULT_HISTORY_TTL_DAYS
+        )
+        try:
+            ttl_days = int(ttl_text)
+        except ValueError:
+            ttl_days = 0
+        if ttl_days <= 0:
+            raise ConfigurationError(
+                f"{settings.ENV_HISTORY_TTL_DAYS} must be a positive number of days, "
+                f"got {ttl_text!r}"
+            )
+        return cls(
+            table_name=values[settings.ENV_STATE_TABLE],
+            bucket_name=values[settings.ENV_CONFIG_BUCKET],
+            environment=values.get(settings.ENV_ENVIRONMENT) or DEFAULT_ENVIRONMENT,
+            history_ttl_days=ttl_days,
+            topic_arn=values.get(settings.ENV_ALERT_TOPIC) or None,
+            ignore_rules_text=values.get(settings.ENV_IGNORE_RULES) or None,
+            validator_function=values.get(settings.ENV_VALIDATOR_FUNCTION) or None,
+            metrics_namespace=values.get(settings.ENV_METRICS_NAMESPACE)
+            or metric_names.NAMESPACE,
+        )
+
+
+def run_idempotent(
+    process: Callable[[dict[str, Any], Any], dict[str, Any]],
+    event: dict[str, Any],
+    context: Any,
+    *,
+    table_name: str,
+    dynamodb: Any,
+) -> dict[str, Any]:
+    """Run ``process(event, context)`` at most once per EventBridge event id.
+
+    The record lives in the state table under ``state.idempotency_partition_key`` of
+    the function's name. A repeated delivery returns the stored response without
+    running ``process``; when ``process`` raises, Powertools deletes the record so
+    Lambda's retry runs it again.
+    """
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent,
+    )
+
+    persistence = DynamoDBPersistenceLayer(
+        table_name=table_name,
+        key_attr=state.PARTITION_KEY,
+        sort_key_attr=state.SORT_KEY,
+        static_pk_value=state.idempotency_partition_key(context.function_name),
+        expiry_attr=state.TTL_ATTRIBUTE,
+        boto3_client=dynamodb,
+    )
+    config = IdempotencyConfig(
+        event_key_jmespath="id",
+        raise_on_no_idempotency_key=True,
+        expires_after_seconds=IDEMPOTENCY_EXPIRY_SECONDS,
+    )
+    wrapped = idempotent(persistence_store=persistence, config=config)(process)
+    response: dict[str, Any] = wrapped(event, context)
+    return response
+
+
+def publish_metrics(
+    namespace: str, environment: str, values: Mapping[str, float]
+) -> None:
+    """Print one embedded-metric-format record with ``values`` as counts.
+
+    The only dimension is ``Environment``. Powertools adds a ``service`` dimension
+    whenever a service name is set, including through POWERTOOLS_SERVICE_NAME, so
+    the service is set to an empty string here, which Powertools skips.
+    """
+    from aws_lambda_powertools import Metrics
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    unknown = set(values) - set(metric_names.ALL_METRICS)
+    if unknown:
+        raise ValueError(f"unknown metric name(s): {', '.join(sorted(unknown))}")
+    recorder = Metrics(namespace=namespace, service="")
+    recorder.clear_metrics()
+    recorder.add_dimension(name=metric_names.DIMENSION_ENVIRONMENT, value=environment)
+    for name, value in values.items():
+        recorder.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    recorder.flush_metrics()

@@ -1,0 +1,497 @@
+"""Both handlers against moto DynamoDB, S3, SNS and SQS, with stubbed CloudFormation."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from moto import mock_aws
+
+from drift_constructs.drift_runtime import (
+    baseline,
+    clients,
+    metrics,
+    settings,
+    state,
+    update_handler,
+    validator,
+)
+
+from . import cfn_stubs as cfn
+from .conftest import CACHED_CLIENT, REGION, FakeContext
+
+TABLE = "drift-state"
+BUCKET = "drift-config"
+ENVIRONMENT = "dev"
+STACK_ARN = cfn.STACK_ARN
+PARTITION = state.stack_partition_key(
+    ENVIRONMENT, "111111111111", "eu-west-1", "app-dev"
+)
+
+
+def stack_event(
+    event_id: str = "evt-1", status: str = "UPDATE_COMPLETE"
+) -> dict[str, Any]:
+    return {
+        "version": "0",
+        "id": event_id,
+        "source": "aws.cloudformation",
+        "detail-type": "CloudFormation Stack Status Change",
+        "account": "111111111111",
+        "region": "eu-west-1",
+        "time": "2026-01-01T00:00:00Z",
+        "resources": [STACK_ARN],
+        "detail": {
+            "stack-id": STACK_ARN,
+            "status-details": {"status": status, "status-reason": ""},
+        },
+    }
+
+
+class Aws:
+    """moto resources of one test and the stubbed clients handed to the handlers."""
+
+    def __init__(self, queue_url: str) -> None:
+        self.queue_url = queue_url
+        self.cloudformation, self.cfn_stubber = cfn.stubbed_cloudformation()
+        self.lambda_client = boto3.client("lambda", region_name=REGION)
+        self.lambda_stubber = Stubber(self.lambda_client)
+        self.lambda_stubber.activate()
+        self.dynamodb = boto3.client("dynamodb", region_name=REGION)
+        self.s3 = boto3.client("s3", region_name=REGION)
+
+    def client(
+        self, service: str, region: str | None = None, endpoint: Any = None
+    ) -> Any:
+        if service == "cloudformation":
+            return self.cloudformation
+        if service == "lambda":
+            return self.lambda_client
+        return CACHED_CLIENT(service, region, endpoint)
+
+    def alerts(self) -> list[dict[str, Any]]:
+        sqs = boto3.client("sqs", region_name=REGION)
+        messages = sqs.receive_message(
+            QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+        ).get("Messages", [])
+        for message in messages:
+            sqs.delete_message(
+                QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"]
+            )
+        return [json.loads(message["Body"]) for message in messages]
+
+    def items(self, prefix: str) -> list[dict[str, Any]]:
+        response = self.dynamodb.query(
+            TableName=TABLE,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues={
+                ":pk": {"S": PARTITION},
+                ":prefix": {"S": prefix},
+            },
+        )
+        items: list[dict[str, Any]] = response["Items"]
+        return items
+
+    def latest(self) -> dict[str, Any]:
+        item: dict[str, Any] = self.dynamodb.get_item(
+            TableName=TABLE, Key={"pk": {"S": PARTITION}, "sk": {"S": "LATEST"}}
+        ).get("Item", {})
+        return item
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name=REGION)
+        dynamodb.create_table(
+            TableName=TABLE,
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        boto3.client("s3", region_name=REGION).create_bucket(
+            Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+        )
+        sns = boto3.client("sns", region_name=REGION)
+        topic_arn = sns.create_topic(Name="drift-alerts")["TopicArn"]
+        sqs = boto3.client("sqs", region_name=REGION)
+        queue_url = sqs.create_queue(QueueName="alerts")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(
+            QueueUrl=queue_url, AttributeNames=["QueueArn"]
+        )["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+
+        monkeypatch.setenv(settings.ENV_STATE_TABLE, TABLE)
+        monkeypatch.setenv(settings.ENV_CONFIG_BUCKET, BUCKET)
+        monkeypatch.setenv(settings.ENV_ALERT_TOPIC, topic_arn)
+        monkeypatch.setenv(settings.ENV_ENVIRONMENT, ENVIRONMENT)
+        monkeypatch.setenv(settings.ENV_SERVICE_NAME, "drift-constructs")
+        monkeypatch.delenv(settings.ENV_VALIDATOR_FUNCTION, raising=False)
+        monkeypatch.delenv(settings.ENV_IGNORE_RULES, raising=False)
+
+        resources = Aws(queue_url)
+        monkeypatch.setattr(clients, "client", resources.client)
+        monkeypatch.setattr(
+            baseline,
+            "compare_with_baseline",
+            lambda document, factory: ([], []),
+            raising=False,
+        )
+        yield resources
+
+
+def stub_drifted_check(stubber: Stubber) -> None:
+    cfn.detect(stubber)
+    cfn.status(stubber, "DETECTION_COMPLETE", "DRIFTED")
+    difference = {
+        "PropertyPath": "/VersioningConfiguration/Status",
+        "ExpectedValue": "Enabled",
+        "ActualValue": "Suspended",
+        "DifferenceType": "NOT_EQUAL",
+    }
+    cfn.drift_page(
+        stubber,
+        [cfn.drift_entry("ConfigBucket", "AWS::S3::Bucket", "MODIFIED", [difference])],
+    )
+    cfn.resources(
+        stubber,
+        [
+            ("ConfigBucket", "AWS::S3::Bucket"),
+            ("RtAssoc", "AWS::EC2::SubnetRouteTableAssociation"),
+        ],
+    )
+
+
+def stub_in_sync_check(stubber: Stubber) -> None:
+    cfn.detect(stubber)
+    cfn.status(stubber, "DETECTION_COMPLETE", "IN_SYNC")
+    cfn.drift_page(
+        stubber, [cfn.drift_entry("ConfigBucket", "AWS::S3::Bucket", "IN_SYNC")]
+    )
+    cfn.resources(stubber, [("ConfigBucket", "AWS::S3::Bucket")])
+
+
+def emf_records(output: str) -> list[dict[str, Any]]:
+    records = []
+    for line in output.splitlines():
+        if line.startswith("{") and '"_aws"' in line:
+            records.append(json.loads(line))
+    return records
+
+
+def test_drifted_check_is_recorded_and_alerted(
+    aws: Aws, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stub_drifted_check(aws.cfn_stubber)
+
+    response = validator.handler(stack_event(), FakeContext())
+
+    aws.cfn_stubber.assert_no_pending_responses()
+    assert response["verdict"] == "drifted"
+    assert response["alert"] == "alert"
+    checks = aws.items(state.CHECK_PREFIX)
+    assert len(checks) == 1
+    assert checks[0]["verdict"]["S"] == "drifted"
+    assert int(checks[0][state.TTL_ATTRIBUTE]["N"]) > 0
+    latest = aws.latest()
+    assert latest["verdict"]["S"] == "drifted"
+    assert latest["drifted_count"]["N"] == "1"
+    assert latest["unchecked_count"]["N"] == "1"
+    assert latest["last_alert_fingerprint"]["S"] == latest["fingerprint"]["S"]
+    assert "last_check_time" in latest
+
+    report_body = aws.s3.get_object(Bucket=BUCKET, Key=response["report_key"])[
+        "Body"
+    ].read()
+    report = json.loads(report_body)
+    assert report["verdict"] == "drifted"
+    assert (
+        report["drifted"][0]["differences"][0]["path"]
+        == "/VersioningConfiguration/Status"
+    )
+    assert report["event_id"] == "evt-1"
+    assert "duration_seconds" in report
+    assert response["report_key"].startswith(
+        "reports/dev/111111111111/eu-west-1/app-dev/"
+    )
+
+    alerts = aws.alerts()
+    assert len(alerts) == 1
+    alert = alerts[0]
+    assert (
+        alert["Subject"] == "Drift drifted: stack app-dev (dev), 1 drifted resource(s)"
+    )
+    assert alert["MessageAttributes"]["verdict"] == {
+        "Type": "String",
+        "Value": "drifted",
+    }
+    assert alert["MessageAttributes"]["environment"] == {
+        "Type": "String",
+        "Value": "dev",
+    }
+    body = alert["Message"]
+    assert "ConfigBucket (AWS::S3::Bucket): MODIFIED" in body
+    expected_line = (
+        "/VersioningConfiguration/Status [NOT_EQUAL]: "
+        "expected Enabled, actual Suspended"
+    )
+    assert expected_line in body
+    assert (
+        "RtAssoc (AWS::EC2::SubnetRouteTableAssociation): no drift result returned"
+        in body
+    )
+    assert "Coverage: checked 1 of 2 resources" in body
+    assert (
+        "https://eu-west-1.console.aws.amazon.com/cloudformation/home?region=eu-west-1"
+        in body
+    )
+
+    records = emf_records(capsys.readouterr().out)
+    assert len(records) == 1
+    directive = records[0]["_aws"]["CloudWatchMetrics"][0]
+    assert directive["Namespace"] == metrics.NAMESPACE
+    assert directive["Dimensions"] == [list(metrics.DIMENSIONS)]
+    assert records[0]["Environment"] == "dev"
+    assert "service" not in records[0]
+    names = {metric["Name"] for metric in directive["Metrics"]}
+    assert names == {
+        metrics.DRIFTED_STACKS,
+        metrics.DRIFTED_RESOURCES,
+        metrics.UNCHECKED_RESOURCES,
+        metrics.CHECKED_RESOURCES,
+        metrics.FAILED_CHECKS,
+    }
+    assert records[0][metrics.DRIFTED_STACKS] == [1.0]
+    assert records[0][metrics.UNCHECKED_RESOURCES] == [1.0]
+    assert records[0][metrics.CHECKED_RESOURCES] == [1.0]
+
+
+def test_duplicate_delivery_runs_once(aws: Aws) -> None:
+    stub_drifted_check(aws.cfn_stubber)
+
+    first = validator.handler(stack_event(), FakeContext())
+    # The stubber has no responses left, so a second check would raise.
+    second = validator.handler(stack_event(), FakeContext())
+
+    assert second == first
+    assert len(aws.items(state.CHECK_PREFIX)) == 1
+    assert len(aws.alerts()) == 1
+    idempotency = aws.dynamodb.query(
+        TableName=TABLE,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={
+            ":pk": {"S": state.idempotency_partition_key("validator")}
+        },
+    )["Items"]
+    assert len(idempotency) == 1
+    assert idempotency[0]["status"]["S"] == "COMPLETED"
+    assert state.TTL_ATTRIBUTE in idempotency[0]
+
+
+def test_same_drift_alerts_once_then_recovers(aws: Aws) -> None:
+    stub_drifted_check(aws.cfn_stubber)
+    stub_drifted_check(aws.cfn_stubber)
+    stub_in_sync_check(aws.cfn_stubber)
+    stub_in_sync_check(aws.cfn_stubber)
+
+    responses = [
+        validator.handler(stack_event(f"evt-{index}"), FakeContext())
+        for index in range(4)
+    ]
+
+    assert [response["verdict"] for response in responses] == [
+        "drifted",
+        "drifted",
+        "in_sync",
+        "in_sync",
+    ]
+    assert [response["alert"] for response in responses] == [
+        "alert",
+        None,
+        "recovery",
+        None,
+    ]
+    alerts = aws.alerts()
+    assert len(alerts) == 2
+    subjects = sorted(alert["Subject"] for alert in alerts)
+    assert subjects[0] == "Back in sync: stack app-dev (dev)"
+    assert len(aws.items(state.CHECK_PREFIX)) == 4
+
+
+def test_in_sync_first_check_sends_nothing(aws: Aws) -> None:
+    stub_in_sync_check(aws.cfn_stubber)
+
+    response = validator.handler(stack_event(), FakeContext())
+
+    assert response["verdict"] == "in_sync"
+    assert response["alert"] is None
+    assert aws.alerts() == []
+    assert "last_alert_fingerprint" not in aws.latest()
+
+
+def test_throttled_check_records_failed(
+    aws: Aws, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Thirty seconds left minus the twenty-second margin leave too little for backoff.
+    for _ in range(3):
+        cfn.throttle(aws.cfn_stubber, "detect_stack_drift")
+
+    response = validator.handler(stack_event(), FakeContext(remaining_ms=20_500))
+
+    assert response["verdict"] == "failed"
+    latest = aws.latest()
+    assert latest["verdict"]["S"] == "failed"
+    assert "throttled" in latest["failure_reason"]["S"]
+    alerts = aws.alerts()
+    assert len(alerts) == 1
+    assert "Check failed: DetectStackDrift" in alerts[0]["Message"]
+    records = emf_records(capsys.readouterr().out)
+    assert records[-1][metrics.FAILED_CHECKS] == [1.0]
+
+
+def test_invalid_ignore_rules_record_failed(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(settings.ENV_IGNORE_RULES, "{not json")
+
+    response = validator.handler(stack_event(), FakeContext())
+
+    assert response["verdict"] == "failed"
+    assert aws.latest()["failure_reason"]["S"].startswith("invalid ignore rules")
+
+
+def test_ignore_rules_from_environment(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rules = [
+        {
+            "reason": "versioning is switched by the backup job",
+            "logical_id": "ConfigBucket",
+        }
+    ]
+    monkeypatch.setenv(settings.ENV_IGNORE_RULES, json.dumps(rules))
+    stub_drifted_check(aws.cfn_stubber)
+
+    response = validator.handler(stack_event(), FakeContext())
+
+    # RtAssoc still has no result, so the check is incomplete rather than in sync.
+    assert response["verdict"] == "incomplete"
+    report = json.loads(
+        aws.s3.get_object(Bucket=BUCKET, Key=response["report_key"])["Body"].read()
+    )
+    assert report["ignored"] == [
+        {
+            "logical_id": "ConfigBucket",
+            "path": None,
+            "reason": "versioning is switched by the backup job",
+        }
+    ]
+
+
+def test_write_failure_is_raised_for_retry(aws: Aws) -> None:
+    stub_in_sync_check(aws.cfn_stubber)
+    aws.s3.delete_bucket(Bucket=BUCKET)
+
+    with pytest.raises(Exception, match="NoSuchBucket"):
+        validator.handler(stack_event(), FakeContext())
+
+    idempotency = aws.dynamodb.query(
+        TableName=TABLE,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={
+            ":pk": {"S": state.idempotency_partition_key("validator")}
+        },
+    )["Items"]
+    assert idempotency == []
+
+
+def test_update_is_recorded_and_forwarded(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    captured: list[tuple[str, Any]] = []
+
+    def fake_capture(
+        cloudformation: Any, stack_id: str, captured_at: Any
+    ) -> dict[str, Any]:
+        captured.append((stack_id, captured_at))
+        return {"stack_id": stack_id, "resources": {}}
+
+    monkeypatch.setattr(baseline, "capture_baseline", fake_capture, raising=False)
+    monkeypatch.setenv(settings.ENV_VALIDATOR_FUNCTION, "drift-validator")
+    event = stack_event()
+    aws.lambda_stubber.add_response(
+        "invoke",
+        {"StatusCode": 202},
+        {
+            "FunctionName": "drift-validator",
+            "InvocationType": "Event",
+            "Payload": json.dumps(event).encode(),
+        },
+    )
+
+    response = update_handler.handler(event, FakeContext("update-handler"))
+    again = update_handler.handler(event, FakeContext("update-handler"))
+
+    aws.lambda_stubber.assert_no_pending_responses()
+    assert response == again
+    assert response["forwarded_to"] == "drift-validator"
+    assert captured[0][0] == STACK_ARN
+    updates = aws.items(state.UPDATE_PREFIX)
+    assert len(updates) == 1
+    assert updates[0]["event_id"]["S"] == "evt-1"
+    assert updates[0]["status"]["S"] == "UPDATE_COMPLETE"
+    assert updates[0]["environment"]["S"] == "dev"
+    latest = aws.latest()
+    assert latest["last_update_status"]["S"] == "UPDATE_COMPLETE"
+    assert latest["last_update_event_id"]["S"] == "evt-1"
+    key = state.baseline_key(ENVIRONMENT, "111111111111", "eu-west-1", "app-dev")
+    stored = json.loads(aws.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
+    assert stored == {"stack_id": STACK_ARN, "resources": {}}
+    records = emf_records(capsys.readouterr().out)
+    assert len(records) == 1
+    assert records[0][metrics.STACK_UPDATES] == [1.0]
+    assert records[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["Environment"]]
+
+
+def test_validator_compares_stored_baseline(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from drift_constructs.drift_runtime.model import (
+        DifferenceType,
+        PropertyDifference,
+        ResourceDrift,
+    )
+
+    key = state.baseline_key(ENVIRONMENT, "111111111111", "eu-west-1", "app-dev")
+    aws.s3.put_object(Bucket=BUCKET, Key=key, Body=b'{"stack_id": "x"}')
+    seen: list[Any] = []
+
+    def fake_compare(document: Any, factory: Any) -> Any:
+        seen.append((document, factory("sns")))
+        drift = ResourceDrift(
+            "Topic",
+            "AWS::SNS::Topic",
+            "MODIFIED",
+            (PropertyDifference("/DisplayName", "a", "b", DifferenceType.NOT_EQUAL),),
+            source="baseline",
+        )
+        return [drift], []
+
+    monkeypatch.setattr(baseline, "compare_with_baseline", fake_compare, raising=False)
+    stub_in_sync_check(aws.cfn_stubber)
+
+    response = validator.handler(stack_event(), FakeContext())
+
+    assert seen[0][0] == {"stack_id": "x"}
+    assert response["verdict"] == "drifted"
+    assert "found by baseline" in aws.alerts()[0]["Message"]
