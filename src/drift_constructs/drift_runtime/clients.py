@@ -1,9 +1,9 @@
 """boto3 clients with short connect timeouts and the standard retry mode.
 
-A function in a private subnet without an endpoint for a service cannot connect at all;
-a short connect timeout turns that into a quick, logged error instead of a hang until the
-function's own timeout. ``AWS_ENDPOINT_URL`` (read by boto3 itself) points every client
-at a local emulator in tests and the demo.
+A function in a private subnet without an endpoint for a service cannot connect at
+all. A short connect timeout turns that into a quick, logged error instead of a hang
+until the function's own timeout. ``AWS_ENDPOINT_URL`` (read by boto3 itself) points
+every client at a local emulator in tests and the demo.
 """
 
 from __future__ import annotations
@@ -27,7 +27,9 @@ CLIENT_CONFIG = Config(
 
 
 @lru_cache(maxsize=64)
-def client(service: str, region: str | None = None, endpoint_url: str | None = None) -> Any:
+def client(
+    service: str, region: str | None = None, endpoint_url: str | None = None
+) -> Any:
     """Return a cached boto3 client for ``service`` with the library's configuration."""
     # boto3-stubs types client() per literal service name; callers pass any name.
     create: Any = boto3.client

@@ -1,4 +1,4 @@
-"""CloudWatch metric names and dimensions written by the handlers and read by the dashboard.
+"""CloudWatch metric names and dimensions: the handlers write them, the dashboard reads.
 
 The handlers emit these in embedded metric format, one data point per check or update,
 with exactly the dimensions in ``DIMENSIONS``. DriftDashboard builds every widget and

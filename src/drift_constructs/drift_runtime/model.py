@@ -1,8 +1,8 @@
-"""Data model of a drift check: differences, drifted and unchecked resources, verdicts.
+"""Data model of a drift check: differences, drifted and unchecked resources.
 
-Everything here is plain data with no AWS calls, so the engine, the handlers, the CLI and
-the tests share one shape. ``CheckResult.to_dict`` is the JSON document that the CLI's
-``--json`` option prints and the validator stores as the full report.
+Everything here is plain data with no AWS calls, so the engine, the handlers, the CLI
+and the tests share one shape. ``CheckResult.to_dict`` is the JSON document that the
+CLI's ``--json`` option prints and the validator stores as the full report.
 """
 
 from __future__ import annotations
@@ -141,11 +141,17 @@ class CheckResult:
             "verdict": self.verdict.value,
             "drifted": sorted(
                 json.dumps(
-                    [drift.logical_id, drift.status, drift.source]
-                    + sorted(
-                        json.dumps(difference.to_dict(), sort_keys=True, default=str)
-                        for difference in drift.differences
-                    )
+                    [
+                        drift.logical_id,
+                        drift.status,
+                        drift.source,
+                        *sorted(
+                            json.dumps(
+                                difference.to_dict(), sort_keys=True, default=str
+                            )
+                            for difference in drift.differences
+                        ),
+                    ]
                 )
                 for drift in self.drifted
             ),
@@ -155,7 +161,7 @@ class CheckResult:
         return hashlib.sha256(encoded).hexdigest()
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the result as the JSON object that the CLI prints and reports store."""
+        """Return the result as the JSON object of the CLI output and stored reports."""
         return {
             "stack": self.stack_name,
             "stack_id": self.stack_id,

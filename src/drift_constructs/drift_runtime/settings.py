@@ -1,4 +1,4 @@
-"""Names shared by the constructs and the handlers: environment variables and entry points."""
+"""Environment variable names and entry points shared by constructs and handlers."""
 
 from __future__ import annotations
 

@@ -1,26 +1,23 @@
 """Key layout of the state table and the config bucket, defined once for every reader.
 
 State table: partition key ``pk`` and sort key ``sk`` (both strings), TTL attribute
-``expires_at`` (epoch seconds). One partition per watched stack and environment:
+``expires_at`` (epoch seconds). Each watched stack has one partition per environment,
+``pk = STACK#<environment>#<account>#<region>#<stack name>``, with these sort keys:
 
-===========================  ===========================================  =====================================
-item                         pk                                           sk
-===========================  ===========================================  =====================================
-latest state of a stack      ``STACK#<environment>#<account>#<region>#<stack name>``  ``LATEST``
-one recorded stack update    same                                         ``UPDATE#<ISO-8601 UTC time>#<event id>``
-one drift check              same                                         ``CHECK#<ISO-8601 UTC time>#<check id>``
-idempotency record           ``IDEMPOTENCY#<function name>``              hash of the event (Powertools)
-===========================  ===========================================  =====================================
+* ``LATEST``: the latest state of the stack. It never expires.
+* ``UPDATE#<ISO-8601 UTC time>#<event id>``: one recorded stack update.
+* ``CHECK#<ISO-8601 UTC time>#<check id>``: one drift check.
 
-The ``LATEST`` item never expires; ``UPDATE#`` and ``CHECK#`` items expire after the
-configured number of days, and idempotency records after one hour.
+``UPDATE#`` and ``CHECK#`` items expire after the configured number of days.
+Powertools idempotency records use ``pk = IDEMPOTENCY#<function name>`` with a hash of
+the event as ``sk`` and expire after one hour.
 
 Config bucket:
 
 * ``baselines/<environment>/<account>/<region>/<stack name>.json``: the configuration
   baseline recorded after the stack's last successful update.
-* ``reports/<environment>/<account>/<region>/<stack name>/<ISO-8601 UTC time>-<check id>.json``:
-  the full report of one check.
+* ``reports/<environment>/<account>/<region>/<stack name>/<time>-<check id>.json``:
+  the full report of one check, ``<time>`` in ISO-8601 UTC.
 """
 
 from __future__ import annotations
@@ -43,13 +40,15 @@ def _timestamp(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def stack_partition_key(environment: str, account: str, region: str, stack_name: str) -> str:
-    """Return the partition key that holds every item of one stack in one environment."""
+def stack_partition_key(
+    environment: str, account: str, region: str, stack_name: str
+) -> str:
+    """Return the partition key of one stack in one environment."""
     return f"STACK#{environment}#{account}#{region}#{stack_name}"
 
 
 def update_sort_key(moment: datetime, event_id: str) -> str:
-    """Return the sort key of the update recorded at ``moment`` for event ``event_id``."""
+    """Return the sort key of the update recorded at ``moment`` for ``event_id``."""
     return f"{UPDATE_PREFIX}{_timestamp(moment)}#{event_id}"
 
 
@@ -74,7 +73,13 @@ def baseline_key(environment: str, account: str, region: str, stack_name: str) -
 
 
 def report_key(
-    environment: str, account: str, region: str, stack_name: str, moment: datetime, check_id: str
+    environment: str,
+    account: str,
+    region: str,
+    stack_name: str,
+    *,
+    moment: datetime,
+    check_id: str,
 ) -> str:
     """Return the config bucket key of one check's full report."""
     return (

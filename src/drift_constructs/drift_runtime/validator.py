@@ -175,8 +175,8 @@ def _check_stack(stack_event: StackEvent, config: Any, context: Any) -> dict[str
         stack.account,
         stack.region,
         stack.stack_name,
-        finished,
-        check_id,
+        moment=finished,
+        check_id=check_id,
     )
     report = {
         **result.to_dict(),
