@@ -63,8 +63,10 @@ class PropertyDifference:
 class ResourceDrift:
     """A resource whose live state differs from what its stack declares.
 
-    ``status`` is ``MODIFIED`` or ``DELETED``; ``source`` is ``cloudformation`` for
-    CloudFormation's own drift detection and ``baseline`` for the baseline comparison.
+    ``status`` is ``MODIFIED`` or ``DELETED``, and ``ADDED`` too when environments are
+    compared. ``source`` is ``cloudformation`` for CloudFormation's own drift detection,
+    ``baseline`` for the baseline comparison and ``environment`` for the comparison of
+    two environments.
     """
 
     logical_id: str
