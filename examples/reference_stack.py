@@ -1,0 +1,85 @@
+"""Reference stack: all four drift-constructs composed for one environment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+
+from constructs import Construct
+from drift_constructs import (
+    DriftDashboard,
+    DriftDashboardProps,
+    DriftDetector,
+    DriftDetectorProps,
+    PrivateEndpoints,
+    PrivateEndpointsProps,
+    StateTracker,
+    StateTrackerProps,
+)
+
+DEFAULT_ENVIRONMENT_SUFFIX = "dev"
+EXPORT_PREFIX = "DriftConstructs"
+
+
+class DriftReferenceStack(Stack):
+    """Private endpoints, state tracking, drift detection and a dashboard.
+
+    The functions run in isolated subnets; the rule sends stack updates to the
+    update handler, which records them and forwards each one to the validator.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        environment_suffix: str = DEFAULT_ENVIRONMENT_SUFFIX,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        suffix = environment_suffix
+
+        self.network = PrivateEndpoints(
+            self, "Network", PrivateEndpointsProps(environment_suffix=suffix)
+        )
+        self.state_tracker = StateTracker(
+            self,
+            "StateTracker",
+            StateTrackerProps(environment_suffix=suffix, network=self.network),
+        )
+        self.drift_detector = DriftDetector(
+            self,
+            "DriftDetector",
+            DriftDetectorProps(
+                environment_suffix=suffix,
+                network=self.network,
+                state_tracker=self.state_tracker,
+            ),
+        )
+        self.dashboard = DriftDashboard(
+            self,
+            "Dashboard",
+            DriftDashboardProps(
+                environment_suffix=suffix,
+                drift_detector=self.drift_detector,
+                alarm_topic=self.drift_detector.alert_topic,
+            ),
+        )
+
+        outputs = {
+            "StateTableName": self.state_tracker.table.table_name,
+            "ConfigBucketName": self.state_tracker.bucket.bucket_name,
+            "DriftValidationFunctionName": (
+                self.drift_detector.validator.function_name
+            ),
+            "VpcId": self.network.vpc.vpc_id,
+            "DashboardUrl": self.dashboard.dashboard_url,
+        }
+        for name, value in outputs.items():
+            CfnOutput(
+                self,
+                name,
+                value=value,
+                export_name=f"{EXPORT_PREFIX}-{name}-{suffix}",
+            )

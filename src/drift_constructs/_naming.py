@@ -1,0 +1,291 @@
+"""Physical names of every resource the constructs create, validated at synth time.
+
+Every name ends with the environment suffix, so several environments can live in one
+account and region. Builders check the finished name against the rules of the AWS
+resource it names and raise ``DriftConstructsError`` when it breaks one.
+
+Unresolved tokens are never measured or matched as text. When the suffix is a token,
+the builders return the name unchecked and the constructs add a warning annotation.
+When the stack's account or region is a token, the bucket name is measured with the
+longest value either can take.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from aws_cdk import Annotations, Token
+
+from constructs import IConstruct
+
+from .errors import DriftConstructsError
+
+ENVIRONMENT_SUFFIX_PROP = "environment_suffix"
+
+# An AWS account id is always 12 digits.
+MAX_ACCOUNT_LENGTH = 12
+# Maximum region name length in botocore 1.44's endpoints data, all partitions
+# included: "us-isof-south-1". Commercial regions such as "ap-southeast-7" have at
+# most 14 characters.
+MAX_REGION_LENGTH = 15
+
+SUFFIX_TOKEN_WARNING_ID = "drift-constructs:environmentSuffixIsToken"
+
+_SUFFIX_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
+_SUFFIX_RULE = (
+    "lowercase letters, digits and hyphens, starting and ending with a letter or digit"
+)
+# S3 reserves these name endings for access points and other features.
+_RESERVED_BUCKET_ENDINGS = ("-s3alias", "--ol-s3", "--x-s3", "--table-s3", ".mrap")
+
+
+@dataclass(frozen=True)
+class NameRule:
+    """Naming rule of one kind of AWS resource.
+
+    Attributes:
+        resource: What the name names, as it appears in error messages.
+        min_length: Minimum number of characters.
+        max_length: Maximum number of characters.
+        pattern: Regular expression the whole name must match.
+        pattern_text: The pattern in words, for error messages.
+    """
+
+    resource: str
+    min_length: int
+    max_length: int
+    pattern: re.Pattern[str]
+    pattern_text: str
+
+
+BUCKET_RULE = NameRule(
+    "S3 bucket name",
+    3,
+    63,
+    re.compile(r"[a-z0-9][a-z0-9.-]*[a-z0-9]"),
+    "lowercase letters, digits, dots and hyphens, starting and ending with a letter "
+    "or digit",
+)
+FUNCTION_RULE = NameRule(
+    "Lambda function name",
+    1,
+    64,
+    re.compile(r"[A-Za-z0-9_-]+"),
+    "letters, digits, hyphens and underscores",
+)
+TABLE_RULE = NameRule(
+    "DynamoDB table name",
+    3,
+    255,
+    re.compile(r"[A-Za-z0-9_.-]+"),
+    "letters, digits, underscores, hyphens and dots",
+)
+TOPIC_RULE = NameRule(
+    "SNS topic name",
+    1,
+    256,
+    re.compile(r"[A-Za-z0-9_-]+"),
+    "letters, digits, hyphens and underscores",
+)
+EVENT_RULE_RULE = NameRule(
+    "EventBridge rule name",
+    1,
+    64,
+    re.compile(r"[A-Za-z0-9_.-]+"),
+    "letters, digits, dots, hyphens and underscores",
+)
+DASHBOARD_RULE = NameRule(
+    "CloudWatch dashboard name",
+    1,
+    255,
+    re.compile(r"[A-Za-z0-9_-]+"),
+    "letters, digits, hyphens and underscores",
+)
+ALARM_RULE = NameRule(
+    "CloudWatch alarm name",
+    1,
+    255,
+    re.compile(r"[A-Za-z0-9_-]+"),
+    "letters, digits, hyphens and underscores",
+)
+
+
+def is_token(value: str) -> bool:
+    """Return whether ``value`` contains an unresolved CDK token."""
+    return Token.is_unresolved(value)
+
+
+def validate_suffix(suffix: str) -> bool:
+    """Validate an environment suffix.
+
+    Uppercase letters are rejected rather than lowered, because the suffix is part of
+    the S3 bucket name, which AWS allows only in lowercase, and a silently changed
+    suffix would give other resources names the caller did not write.
+
+    Returns:
+        True when the suffix was checked, False when it is an unresolved token and
+        could not be.
+
+    Raises:
+        DriftConstructsError: when the suffix is empty, contains uppercase letters or
+            contains characters other than lowercase letters, digits and hyphens.
+    """
+    if not isinstance(suffix, str):
+        raise DriftConstructsError(
+            f"{ENVIRONMENT_SUFFIX_PROP} must be a string, got {type(suffix).__name__} "
+            f"{suffix!r}"
+        )
+    if is_token(suffix):
+        return False
+    if not suffix:
+        raise DriftConstructsError(
+            f"{ENVIRONMENT_SUFFIX_PROP} is empty; it must contain {_SUFFIX_RULE}, "
+            "for example 'dev'"
+        )
+    if suffix != suffix.lower():
+        raise DriftConstructsError(
+            f"{ENVIRONMENT_SUFFIX_PROP} {suffix!r} is invalid: lowercase is required "
+            "because the suffix is part of the S3 bucket name and S3 bucket names are "
+            f"lowercase; use {suffix.lower()!r}"
+        )
+    if not _SUFFIX_PATTERN.fullmatch(suffix):
+        raise DriftConstructsError(
+            f"{ENVIRONMENT_SUFFIX_PROP} {suffix!r} is invalid: it must contain only "
+            f"{_SUFFIX_RULE}"
+        )
+    return True
+
+
+def warn_if_suffix_is_token(scope: IConstruct, suffix: str) -> None:
+    """Add a warning annotation to ``scope`` when the suffix cannot be validated."""
+    if is_token(suffix):
+        Annotations.of(scope).add_warning_v2(
+            SUFFIX_TOKEN_WARNING_ID,
+            f"{ENVIRONMENT_SUFFIX_PROP} is an unresolved token, so the names built "
+            "from it were not checked against AWS naming rules; deployment fails if "
+            "a name turns out too long or contains invalid characters.",
+        )
+
+
+def _check_name(
+    rule: NameRule, name: str, measured: str, blame: str, assumption: str = ""
+) -> str:
+    # ``measured`` is ``name`` with tokens replaced by their longest possible values.
+    # ``blame`` names the input that decides the name's length, for the message.
+    length = len(measured)
+    if length > rule.max_length:
+        raise DriftConstructsError(
+            f"{blame} makes the {rule.resource} {name!r} {length} characters long, "
+            f"over the limit of {rule.max_length} characters for {rule.resource}s"
+            f"{assumption}; use a shorter {ENVIRONMENT_SUFFIX_PROP}"
+        )
+    if length < rule.min_length:
+        raise DriftConstructsError(
+            f"{blame} makes the {rule.resource} {name!r} {length} characters long, "
+            f"under the minimum of {rule.min_length} characters for {rule.resource}s"
+        )
+    if not rule.pattern.fullmatch(measured):
+        raise DriftConstructsError(
+            f"{blame} makes the {rule.resource} {name!r} invalid: it may contain only "
+            f"{rule.pattern_text}"
+        )
+    return name
+
+
+def _suffixed_name(rule: NameRule, prefix: str, suffix: str) -> str:
+    name = f"{prefix}-{suffix}"
+    if not validate_suffix(suffix):
+        return name
+    return _check_name(rule, name, name, f"{ENVIRONMENT_SUFFIX_PROP} {suffix!r}")
+
+
+def state_table_name(suffix: str) -> str:
+    """Return the state table name, ``infrastructure-state-tracker-<suffix>``."""
+    return _suffixed_name(TABLE_RULE, "infrastructure-state-tracker", suffix)
+
+
+def update_function_name(suffix: str) -> str:
+    """Return the update handler's name, ``environment-update-handler-<suffix>``."""
+    return _suffixed_name(FUNCTION_RULE, "environment-update-handler", suffix)
+
+
+def validator_function_name(suffix: str) -> str:
+    """Return the validator's name, ``infrastructure-drift-validator-<suffix>``."""
+    return _suffixed_name(FUNCTION_RULE, "infrastructure-drift-validator", suffix)
+
+
+def alert_topic_name(suffix: str) -> str:
+    """Return the alert topic name, ``infrastructure-drift-alerts-<suffix>``."""
+    return _suffixed_name(TOPIC_RULE, "infrastructure-drift-alerts", suffix)
+
+
+def stack_update_rule_name(suffix: str) -> str:
+    """Return the EventBridge rule name, ``infrastructure-stack-updates-<suffix>``."""
+    return _suffixed_name(EVENT_RULE_RULE, "infrastructure-stack-updates", suffix)
+
+
+def dashboard_name(suffix: str) -> str:
+    """Return the dashboard name, ``InfrastructureDrift-<suffix>``."""
+    return _suffixed_name(DASHBOARD_RULE, "InfrastructureDrift", suffix)
+
+
+def drift_alarm_name(suffix: str) -> str:
+    """Return the drift alarm name, ``infrastructure-drift-detected-<suffix>``."""
+    return _suffixed_name(ALARM_RULE, "infrastructure-drift-detected", suffix)
+
+
+def config_bucket_name(suffix: str, account: str, region: str) -> str:
+    """Return the bucket name ``infra-config-store-<suffix>-<account>-<region>``.
+
+    ``account`` and ``region`` are the stack's, and either may be a token. A token is
+    measured as its longest possible value, 12 characters for an account and
+    ``MAX_REGION_LENGTH`` for a region, so a name that passes here fits in any
+    account and region.
+    """
+    name = f"infra-config-store-{suffix}-{account}-{region}"
+    if not validate_suffix(suffix):
+        return name
+
+    assumed = []
+    measured_account = account
+    if is_token(account):
+        measured_account = "0" * MAX_ACCOUNT_LENGTH
+        assumed.append(f"an account id of {MAX_ACCOUNT_LENGTH} characters")
+    measured_region = region
+    if is_token(region):
+        measured_region = "a" * MAX_REGION_LENGTH
+        assumed.append(f"a region name of {MAX_REGION_LENGTH} characters")
+    assumption = ""
+    if assumed:
+        assumption = (
+            " (the stack's account or region is not fixed, so the longest possible "
+            f"values were assumed: {' and '.join(assumed)})"
+        )
+
+    for label, value, measured_value in (
+        ("stack account", account, measured_account),
+        ("stack region", region, measured_region),
+    ):
+        if not re.fullmatch(r"[a-z0-9-]+", measured_value):
+            raise DriftConstructsError(
+                f"{label} {value!r} cannot be part of the {BUCKET_RULE.resource} "
+                f"{name!r}: it must be non-empty and contain only lowercase letters, "
+                "digits and hyphens"
+            )
+
+    measured = f"infra-config-store-{suffix}-{measured_account}-{measured_region}"
+    _check_name(
+        BUCKET_RULE,
+        name,
+        measured,
+        f"{ENVIRONMENT_SUFFIX_PROP} {suffix!r}",
+        assumption,
+    )
+    for ending in _RESERVED_BUCKET_ENDINGS:
+        if measured.endswith(ending):
+            raise DriftConstructsError(
+                f"the {BUCKET_RULE.resource} {name!r} is invalid: S3 reserves names "
+                f"ending in {ending!r}; check the stack region {region!r}"
+            )
+    return name

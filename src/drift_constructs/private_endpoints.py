@@ -1,0 +1,319 @@
+"""PrivateEndpoints: a VPC without internet access in which the drift functions run."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from aws_cdk import aws_ec2 as ec2
+
+from constructs import Construct
+
+from . import _naming
+from .drift_runtime import settings
+from .errors import DriftConstructsError
+
+HTTPS_PORT = 443
+
+# Services reached through gateway endpoints, which route by prefix list and need no
+# security group. Every other service gets an interface endpoint.
+GATEWAY_SERVICES: Mapping[str, ec2.GatewayVpcEndpointAwsService] = MappingProxyType(
+    {
+        "s3": ec2.GatewayVpcEndpointAwsService.S3,
+        "dynamodb": ec2.GatewayVpcEndpointAwsService.DYNAMODB,
+    }
+)
+
+_SERVICE_PATTERN = re.compile(r"[a-z0-9][a-z0-9.-]*")
+
+
+@dataclass(frozen=True, kw_only=True)
+class PrivateEndpointsProps:
+    """Props of ``PrivateEndpoints``.
+
+    Attributes:
+        environment_suffix: Environment name appended to every resource name, for
+            example ``"dev"``: lowercase letters, digits and hyphens.
+        vpc: VPC to add the endpoints to. Default: a new VPC with one private
+            isolated subnet per availability zone, no NAT gateway and no internet
+            gateway.
+        subnet_selection: Subnets for the interface endpoints and the functions.
+            Default: the VPC's private isolated subnets.
+        max_azs: Number of availability zones of the new VPC. Ignored when ``vpc``
+            is given. Default: 2.
+        services: Endpoint service names (as in ``com.amazonaws.<region>.<name>``)
+            to create endpoints for. ``s3`` and ``dynamodb`` get gateway endpoints,
+            all others interface endpoints with private DNS. Default: the services
+            the drift functions call, ``settings.SERVICES_CALLED``.
+        existing_endpoint_services: Services for which the VPC already has an
+            endpoint that this construct did not create. No endpoint is created for
+            them and they count as present in the check below. Default: none.
+
+    Every service in ``settings.SERVICES_CALLED`` must be in ``services`` or
+    ``existing_endpoint_services``, because a function without NAT reaches only
+    services that have an endpoint in its VPC.
+    """
+
+    environment_suffix: str
+    vpc: ec2.IVpc | None = None
+    subnet_selection: ec2.SubnetSelection | None = None
+    max_azs: int = 2
+    services: Sequence[str] | None = None
+    existing_endpoint_services: Sequence[str] = ()
+
+
+class PrivateEndpoints(Construct):
+    """VPC endpoints for every AWS service the drift functions call.
+
+    Pass this construct as ``network`` to ``StateTracker`` and ``DriftDetector`` to
+    run their functions in ``subnet_selection`` with ``security_group``. Interface
+    endpoints admit TCP 443 only from that security group.
+
+    Endpoints are created as children of the VPC with a fixed id per service, so a
+    second ``PrivateEndpoints`` on the same VPC reuses them and only opens them to
+    its own function security group. Two interface endpoints with private DNS for
+    one service cannot coexist in a VPC.
+
+    NOTE: when the VPC belongs to another stack, the endpoints are created in that
+    stack, as with ``IVpc.add_interface_endpoint``.
+    """
+
+    def __init__(
+        self, scope: Construct, construct_id: str, props: PrivateEndpointsProps
+    ) -> None:
+        super().__init__(scope, construct_id)
+
+        # Validate.
+        _naming.validate_suffix(props.environment_suffix)
+        _naming.warn_if_suffix_is_token(self, props.environment_suffix)
+        requested = _validated_services("services", props.services)
+        existing = _validated_services(
+            "existing_endpoint_services", props.existing_endpoint_services
+        )
+        _check_required_services(requested, existing)
+        if props.vpc is None and props.max_azs < 1:
+            raise DriftConstructsError(
+                f"max_azs must be at least 1, got {props.max_azs!r}"
+            )
+
+        # Create.
+        self._environment_suffix = props.environment_suffix
+        self._vpc = props.vpc or self._create_vpc(props)
+        self._subnet_selection = props.subnet_selection or ec2.SubnetSelection(
+            subnet_type=ec2.SubnetType.PRIVATE_ISOLATED
+        )
+        self._security_group = ec2.SecurityGroup(
+            self,
+            "FunctionSecurityGroup",
+            vpc=self._vpc,
+            description=(
+                f"drift-constructs functions ({props.environment_suffix}): HTTPS out "
+                "to VPC endpoints"
+            ),
+            allow_all_outbound=False,
+        )
+        self._endpoint_security_group = ec2.SecurityGroup(
+            self,
+            "EndpointSecurityGroup",
+            vpc=self._vpc,
+            description=(
+                f"drift-constructs interface endpoints ({props.environment_suffix}): "
+                "HTTPS in from the drift functions"
+            ),
+            allow_all_outbound=False,
+        )
+        self._interface_endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {}
+        self._gateway_endpoints: dict[str, ec2.GatewayVpcEndpoint] = {}
+
+        # Wire.
+        # Gateway endpoint traffic goes to prefix lists that are unknown at synth
+        # time, so the functions may send HTTPS anywhere. Without NAT or an internet
+        # gateway, only the endpoints can respond.
+        self._security_group.add_egress_rule(
+            ec2.Peer.any_ipv4(),
+            ec2.Port.tcp(HTTPS_PORT),
+            "HTTPS to VPC endpoints",
+        )
+        self._endpoint_security_group.add_ingress_rule(
+            self._security_group,
+            ec2.Port.tcp(HTTPS_PORT),
+            "HTTPS from the drift functions",
+        )
+        for service in sorted(requested):
+            if service in GATEWAY_SERVICES:
+                self.add_gateway_endpoint(service)
+            else:
+                self.add_interface_endpoint(service)
+
+        # Expose: properties below.
+        self._services = frozenset(requested | existing)
+
+    @staticmethod
+    def _endpoint_id(service: str) -> str:
+        return f"DriftConstructsEndpoint-{service}"
+
+    def _create_vpc(self, props: PrivateEndpointsProps) -> ec2.Vpc:
+        return ec2.Vpc(
+            self,
+            "Vpc",
+            vpc_name=f"drift-constructs-{props.environment_suffix}",
+            max_azs=props.max_azs,
+            nat_gateways=0,
+            subnet_configuration=[
+                ec2.SubnetConfiguration(
+                    name="Isolated",
+                    subnet_type=ec2.SubnetType.PRIVATE_ISOLATED,
+                    cidr_mask=24,
+                )
+            ],
+        )
+
+    def add_interface_endpoint(self, service: str) -> ec2.InterfaceVpcEndpoint:
+        """Add an interface endpoint with private DNS, or reuse the VPC's existing one.
+
+        The endpoint admits TCP 443 from this construct's function security group.
+
+        Raises:
+            DriftConstructsError: when ``service`` is a gateway service or when the
+                VPC has a construct with the endpoint's id that is not an interface
+                endpoint.
+        """
+        if service in GATEWAY_SERVICES:
+            raise DriftConstructsError(
+                f"service {service!r} uses a gateway endpoint; call "
+                "add_gateway_endpoint instead"
+            )
+        if service in self._interface_endpoints:
+            return self._interface_endpoints[service]
+
+        endpoint_id = self._endpoint_id(service)
+        found = self._vpc.node.try_find_child(endpoint_id)
+        if found is None:
+            endpoint = self._vpc.add_interface_endpoint(
+                endpoint_id,
+                service=ec2.InterfaceVpcEndpointAwsService(service),
+                private_dns_enabled=True,
+                subnets=self._subnet_selection,
+                security_groups=[self._endpoint_security_group],
+                open=False,
+            )
+        elif isinstance(found, ec2.InterfaceVpcEndpoint):
+            endpoint = found
+            endpoint.connections.allow_from(
+                self._security_group,
+                ec2.Port.tcp(HTTPS_PORT),
+                f"HTTPS from the drift functions ({self._environment_suffix})",
+            )
+        else:
+            raise DriftConstructsError(
+                f"cannot add an interface endpoint for {service!r}: the VPC already "
+                f"has a construct with id {endpoint_id!r} that is not an interface "
+                "endpoint"
+            )
+        self._interface_endpoints[service] = endpoint
+        return endpoint
+
+    def add_gateway_endpoint(self, service: str) -> ec2.GatewayVpcEndpoint:
+        """Add a gateway endpoint (``s3`` or ``dynamodb``), or reuse the VPC's one.
+
+        Raises:
+            DriftConstructsError: when ``service`` has no gateway endpoint or the VPC
+                has a construct with the endpoint's id that is not a gateway endpoint.
+        """
+        if service not in GATEWAY_SERVICES:
+            raise DriftConstructsError(
+                f"service {service!r} has no gateway endpoint; gateway endpoints "
+                f"exist for {sorted(GATEWAY_SERVICES)}"
+            )
+        if service in self._gateway_endpoints:
+            return self._gateway_endpoints[service]
+
+        endpoint_id = self._endpoint_id(service)
+        found = self._vpc.node.try_find_child(endpoint_id)
+        if found is None:
+            endpoint = self._vpc.add_gateway_endpoint(
+                endpoint_id,
+                service=GATEWAY_SERVICES[service],
+                subnets=[self._subnet_selection],
+            )
+        elif isinstance(found, ec2.GatewayVpcEndpoint):
+            endpoint = found
+        else:
+            raise DriftConstructsError(
+                f"cannot add a gateway endpoint for {service!r}: the VPC already has "
+                f"a construct with id {endpoint_id!r} that is not a gateway endpoint"
+            )
+        self._gateway_endpoints[service] = endpoint
+        return endpoint
+
+    @property
+    def environment_suffix(self) -> str:
+        """Environment suffix of this construct's resource names."""
+        return self._environment_suffix
+
+    @property
+    def vpc(self) -> ec2.IVpc:
+        """VPC the endpoints are in."""
+        return self._vpc
+
+    @property
+    def subnet_selection(self) -> ec2.SubnetSelection:
+        """Subnets of the interface endpoints, for the functions."""
+        return self._subnet_selection
+
+    @property
+    def security_group(self) -> ec2.ISecurityGroup:
+        """Security group for the functions, admitted by the interface endpoints."""
+        return self._security_group
+
+    @property
+    def endpoint_security_group(self) -> ec2.ISecurityGroup:
+        """Security group of the interface endpoints this construct created."""
+        return self._endpoint_security_group
+
+    @property
+    def interface_endpoints(self) -> Mapping[str, ec2.InterfaceVpcEndpoint]:
+        """Interface endpoints by service name, created or reused."""
+        return MappingProxyType(self._interface_endpoints)
+
+    @property
+    def gateway_endpoints(self) -> Mapping[str, ec2.GatewayVpcEndpoint]:
+        """Gateway endpoints by service name, created or reused."""
+        return MappingProxyType(self._gateway_endpoints)
+
+    @property
+    def services(self) -> frozenset[str]:
+        """Services reachable from the subnets: created plus declared existing ones."""
+        return self._services
+
+
+def _validated_services(prop: str, services: Sequence[str] | None) -> frozenset[str]:
+    if services is None:
+        return frozenset(settings.SERVICES_CALLED)
+    if isinstance(services, str):
+        raise DriftConstructsError(
+            f"{prop} must be a sequence of service names, got the string {services!r}"
+        )
+    for service in services:
+        if not isinstance(service, str) or not _SERVICE_PATTERN.fullmatch(service):
+            raise DriftConstructsError(
+                f"{prop} contains the invalid service name {service!r}: use the "
+                "lowercase name from the endpoint service name "
+                "com.amazonaws.<region>.<name>, for example 'sqs'"
+            )
+    return frozenset(services)
+
+
+def _check_required_services(
+    requested: frozenset[str], existing: frozenset[str]
+) -> None:
+    missing = sorted(settings.SERVICES_CALLED - requested - existing)
+    if missing:
+        raise DriftConstructsError(
+            f"services leaves out endpoints for {', '.join(missing)}, which the drift "
+            "functions call; without NAT they cannot reach a service that has no "
+            "endpoint in the VPC. Add the missing services to services, or to "
+            "existing_endpoint_services if the VPC already has endpoints for them"
+        )

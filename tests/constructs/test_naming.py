@@ -1,0 +1,191 @@
+"""Name building and validation in ``drift_constructs._naming``."""
+
+from __future__ import annotations
+
+import re
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Annotations, Match
+from construct_helpers import new_stack
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from drift_constructs import (
+    DriftConstructsError,
+    StateTracker,
+    StateTrackerProps,
+    _naming,
+)
+
+LONG_SUFFIX = "feature-branch-1234"
+
+# AWS naming rules, written out independently of the module under test.
+AWS_NAME_RULES: dict[str, tuple[re.Pattern[str], int, int]] = {
+    "bucket": (re.compile(r"[a-z0-9][a-z0-9.-]*[a-z0-9]"), 3, 63),
+    "function": (re.compile(r"[A-Za-z0-9_-]+"), 1, 64),
+    "table": (re.compile(r"[A-Za-z0-9_.-]+"), 3, 255),
+    "topic": (re.compile(r"[A-Za-z0-9_-]+"), 1, 256),
+    "rule": (re.compile(r"[A-Za-z0-9_.-]+"), 1, 64),
+    "dashboard": (re.compile(r"[A-Za-z0-9_-]+"), 1, 255),
+    "alarm": (re.compile(r"[A-Za-z0-9_-]+"), 1, 255),
+}
+
+
+def build_all_names(suffix: str, account: str, region: str) -> dict[str, list[str]]:
+    return {
+        "bucket": [_naming.config_bucket_name(suffix, account, region)],
+        "function": [
+            _naming.update_function_name(suffix),
+            _naming.validator_function_name(suffix),
+        ],
+        "table": [_naming.state_table_name(suffix)],
+        "topic": [_naming.alert_topic_name(suffix)],
+        "rule": [_naming.stack_update_rule_name(suffix)],
+        "dashboard": [_naming.dashboard_name(suffix)],
+        "alarm": [_naming.drift_alarm_name(suffix)],
+    }
+
+
+def test_bucket_name_over_limit() -> None:
+    stack = new_stack(region="ap-southeast-2")
+    with pytest.raises(DriftConstructsError) as raised:
+        StateTracker(
+            stack, "Tracker", StateTrackerProps(environment_suffix=LONG_SUFFIX)
+        )
+    message = str(raised.value)
+    assert LONG_SUFFIX in message
+    assert "environment_suffix" in message
+    assert " 66 characters" in message
+    assert "limit of 63" in message
+    assert "S3 bucket name" in message
+
+
+def test_bucket_name_fits_us_east_1() -> None:
+    name = _naming.config_bucket_name(LONG_SUFFIX, "123456789012", "us-east-1")
+    assert len(name) == 61
+    assert name == "infra-config-store-feature-branch-1234-123456789012-us-east-1"
+
+
+def test_bucket_name_length_in_sydney() -> None:
+    with pytest.raises(DriftConstructsError, match=r"\b66 characters"):
+        _naming.config_bucket_name(LONG_SUFFIX, "123456789012", "ap-southeast-2")
+
+
+def test_uppercase_suffix_rejected() -> None:
+    with pytest.raises(DriftConstructsError) as raised:
+        _naming.validate_suffix("Dev")
+    message = str(raised.value)
+    assert "'Dev'" in message
+    assert "lowercase is required" in message
+    assert "S3 bucket names are lowercase" in message
+    assert "'dev'" in message
+
+
+def test_uppercase_suffix_rejected_by_construct() -> None:
+    stack = new_stack()
+    with pytest.raises(DriftConstructsError, match="lowercase is required"):
+        StateTracker(stack, "Tracker", StateTrackerProps(environment_suffix="Dev"))
+
+
+@pytest.mark.parametrize("suffix", ["", "-dev", "dev-", "dev_1", "dév", "a b"])
+def test_invalid_suffix_rejected(suffix: str) -> None:
+    with pytest.raises(DriftConstructsError, match="environment_suffix"):
+        _naming.validate_suffix(suffix)
+
+
+def test_unresolved_environment_uses_worst_case() -> None:
+    stack = new_stack(account=None, region=None)
+    # 19 + 15 + 1 + 12 + 1 + 15 = 63 fits; one more character does not.
+    fitting = "a" * 15
+    assert _naming.config_bucket_name(fitting, stack.account, stack.region)
+    with pytest.raises(DriftConstructsError) as raised:
+        _naming.config_bucket_name(fitting + "b", stack.account, stack.region)
+    message = str(raised.value)
+    assert "64 characters" in message
+    assert "longest possible values were assumed" in message
+
+
+def test_unresolved_environment_synthesizes() -> None:
+    stack = new_stack(account=None, region=None)
+    StateTracker(stack, "Tracker", StateTrackerProps(environment_suffix="dev"))
+    names = [child.node.id for child in stack.node.find_all()]
+    assert "ConfigBucket" in names
+
+
+def test_unresolved_environment_rejects_long_suffix() -> None:
+    stack = new_stack(account=None, region=None)
+    with pytest.raises(DriftConstructsError, match="longest possible values"):
+        StateTracker(
+            stack, "Tracker", StateTrackerProps(environment_suffix=LONG_SUFFIX)
+        )
+
+
+def test_token_suffix_warns() -> None:
+    stack = new_stack()
+    suffix = cdk.CfnParameter(stack, "Suffix").value_as_string
+    StateTracker(stack, "Tracker", StateTrackerProps(environment_suffix=suffix))
+    annotations = Annotations.from_stack(stack)
+    annotations.has_warning(
+        "/TestStack/Tracker", Match.string_like_regexp("unresolved token")
+    )
+
+
+def test_token_suffix_not_measured() -> None:
+    stack = new_stack()
+    suffix = cdk.CfnParameter(stack, "Suffix").value_as_string
+    assert _naming.validate_suffix(suffix) is False
+    assert _naming.config_bucket_name(suffix, "123456789012", "ap-southeast-2")
+
+
+def test_function_name_limit() -> None:
+    with pytest.raises(DriftConstructsError) as raised:
+        _naming.validator_function_name("a" * 40)
+    message = str(raised.value)
+    assert "Lambda function name" in message
+    assert "limit of 64" in message
+
+
+def test_rule_name_limit() -> None:
+    with pytest.raises(DriftConstructsError, match="EventBridge rule name"):
+        _naming.stack_update_rule_name("a" * 40)
+
+
+def test_invalid_region_rejected() -> None:
+    with pytest.raises(DriftConstructsError, match="stack region"):
+        _naming.config_bucket_name("dev", "123456789012", "US-EAST-1")
+
+
+def test_names_end_with_suffix() -> None:
+    names = build_all_names("qa", "123456789012", "us-east-1")
+    for kind, values in names.items():
+        for value in values:
+            assert "qa" in value, kind
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(
+    suffix=st.one_of(
+        st.text(max_size=40),
+        st.from_regex(r"[a-z0-9][a-z0-9-]{0,30}[a-z0-9]", fullmatch=True),
+    ),
+    account=st.one_of(st.text(max_size=14), st.from_regex(r"\d{12}", fullmatch=True)),
+    region=st.one_of(
+        st.text(max_size=20),
+        st.sampled_from(["us-east-1", "ap-southeast-2", "ap-southeast-7"]),
+    ),
+)
+def test_names_valid_or_library_error(suffix: str, account: str, region: str) -> None:
+    try:
+        names = build_all_names(suffix, account, region)
+    except DriftConstructsError:
+        return
+    for kind, values in names.items():
+        pattern, min_length, max_length = AWS_NAME_RULES[kind]
+        for value in values:
+            assert min_length <= len(value) <= max_length, (kind, value)
+            assert pattern.fullmatch(value), (kind, value)
