@@ -1,0 +1,31 @@
+"""The demo's full path, with the reference stack of examples/reference_stack.py."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from .conftest import EXAMPLES_DIR
+
+
+@pytest.mark.slow
+def test_demo_runs_every_step() -> None:
+    import demo
+
+    assert demo.EXAMPLES_DIR == EXAMPLES_DIR
+    output = io.StringIO()
+
+    status = demo.run_demo(output)
+
+    text = output.getvalue()
+    assert status == 0, text
+    assert "verdict: drifted" in text
+    assert '/BillingMode: expected "PAY_PER_REQUEST", actual "PROVISIONED"' in text
+    assert "/VersioningConfiguration/Status" in text
+    assert "/DisplayName" in text
+    assert "verdict: in_sync" in text
+    assert "InvocationType=Event" in text
+    assert "DriftedStacks = 1" in text
+    assert "DriftedStacks = 0" in text
+    assert "Stop the AWS emulator" in text
