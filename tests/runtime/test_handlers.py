@@ -229,7 +229,7 @@ def test_drifted_check_is_recorded_and_alerted(
     assert len(alerts) == 1
     alert = alerts[0]
     assert (
-        alert["Subject"] == "Drift drifted: stack app-dev (dev), 1 drifted resource(s)"
+        alert["Subject"] == "Drift detected: stack app-dev (dev), 1 drifted resource(s)"
     )
     assert alert["MessageAttributes"]["verdict"] == {
         "Type": "String",
@@ -495,3 +495,71 @@ def test_validator_compares_stored_baseline(
     assert seen[0][0] == {"stack_id": "x"}
     assert response["verdict"] == "drifted"
     assert "found by baseline" in aws.alerts()[0]["Message"]
+
+
+def test_validator_without_state_alerts_each_time(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(settings.ENV_STATE_TABLE)
+    monkeypatch.delenv(settings.ENV_CONFIG_BUCKET)
+    stub_drifted_check(aws.cfn_stubber)
+    stub_drifted_check(aws.cfn_stubber)
+
+    first = validator.handler(stack_event("evt-1"), FakeContext())
+    second = validator.handler(stack_event("evt-2"), FakeContext())
+
+    assert first["verdict"] == "drifted"
+    assert first["report_key"] is None
+    assert second["alert"] == "alert"
+    assert len(aws.alerts()) == 2
+    assert aws.items(state.CHECK_PREFIX) == []
+
+
+def test_validator_rejects_half_state_configuration(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from drift_constructs.drift_runtime.handler_support import ConfigurationError
+
+    monkeypatch.delenv(settings.ENV_CONFIG_BUCKET)
+
+    with pytest.raises(ConfigurationError, match=settings.ENV_CONFIG_BUCKET):
+        validator.handler(stack_event(), FakeContext())
+
+
+def test_same_drift_from_two_sources_reported_once(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from drift_constructs.drift_runtime.model import (
+        DifferenceType,
+        PropertyDifference,
+        ResourceDrift,
+    )
+
+    key = state.baseline_key(ENVIRONMENT, "111111111111", "eu-west-1", "app-dev")
+    aws.s3.put_object(Bucket=BUCKET, Key=key, Body=b'{"stack_id": "x"}')
+    same = PropertyDifference(
+        "/VersioningConfiguration/Status",
+        "Enabled",
+        "Suspended",
+        DifferenceType.NOT_EQUAL,
+    )
+    extra = PropertyDifference("/Tags/0/Value", "a", "b", DifferenceType.NOT_EQUAL)
+    drift = ResourceDrift(
+        "ConfigBucket", "AWS::S3::Bucket", "MODIFIED", (same, extra), source="baseline"
+    )
+    monkeypatch.setattr(
+        baseline,
+        "compare_with_baseline",
+        lambda document, factory: ([drift], []),
+        raising=False,
+    )
+    stub_drifted_check(aws.cfn_stubber)
+
+    validator.handler(stack_event(), FakeContext())
+
+    latest = aws.latest()
+    assert latest["drifted_count"]["N"] == "1"
+    message = aws.alerts()[0]["Message"]
+    assert message.count("/VersioningConfiguration/Status") == 1
+    assert "/Tags/0/Value" in message
+    assert "found by cloudformation+baseline" in message

@@ -78,11 +78,13 @@ def _subject(result: CheckResult, environment: str, kind: str) -> str:
         counts = {
             Verdict.DRIFTED: f"{len(result.drifted)} drifted resource(s)",
             Verdict.INCOMPLETE: f"{len(result.unchecked)} unchecked resource(s)",
-            Verdict.FAILED: "check failed",
         }.get(result.verdict, "")
-        text = (
-            f"Drift {result.verdict.value}: stack {result.stack_name} ({environment})"
-        )
+        headline = {
+            Verdict.DRIFTED: "Drift detected",
+            Verdict.INCOMPLETE: "Drift check incomplete",
+            Verdict.FAILED: "Drift check failed",
+        }.get(result.verdict, f"Drift check {result.verdict.value}")
+        text = f"{headline}: stack {result.stack_name} ({environment})"
         text = f"{text}, {counts}" if counts else text
     # SNS subjects must be printable ASCII on one line.
     printable = "".join(c if " " <= c <= "~" else "?" for c in text)

@@ -29,8 +29,9 @@ class ConfigurationError(RuntimeError):
 class HandlerConfig:
     """Configuration of one invocation, read from the function's environment."""
 
-    table_name: str
-    bucket_name: str
+    # Unset only for a validator deployed without a state tracker.
+    table_name: str | None
+    bucket_name: str | None
     environment: str
     history_ttl_days: int
     topic_arn: str | None
@@ -39,15 +40,21 @@ class HandlerConfig:
     metrics_namespace: str
 
     @classmethod
-    def from_environment(cls, env: Mapping[str, str] | None = None) -> HandlerConfig:
-        """Read the configuration; raise ``ConfigurationError`` on a bad variable."""
+    def from_environment(
+        cls, env: Mapping[str, str] | None = None, *, require_state: bool = True
+    ) -> HandlerConfig:
+        """Read the configuration; raise ``ConfigurationError`` on a bad variable.
+
+        With ``require_state`` off, the state table and config bucket may both be
+        unset (a validator without a state tracker), but not just one of them.
+        """
         values = os.environ if env is None else env
         missing = [
             name
             for name in (settings.ENV_STATE_TABLE, settings.ENV_CONFIG_BUCKET)
             if not values.get(name)
         ]
-        if missing:
+        if missing and (require_state or len(missing) == 1):
             raise ConfigurationError(
                 f"missing environment variable(s): {', '.join(missing)}"
             )
@@ -64,8 +71,8 @@ class HandlerConfig:
                 f"got {ttl_text!r}"
             )
         return cls(
-            table_name=values[settings.ENV_STATE_TABLE],
-            bucket_name=values[settings.ENV_CONFIG_BUCKET],
+            table_name=values.get(settings.ENV_STATE_TABLE) or None,
+            bucket_name=values.get(settings.ENV_CONFIG_BUCKET) or None,
             environment=values.get(settings.ENV_ENVIRONMENT) or DEFAULT_ENVIRONMENT,
             history_ttl_days=ttl_days,
             topic_arn=values.get(settings.ENV_ALERT_TOPIC) or None,

@@ -66,7 +66,8 @@ class ResourceDrift:
     ``status`` is ``MODIFIED`` or ``DELETED``, and ``ADDED`` too when environments are
     compared. ``source`` is ``cloudformation`` for CloudFormation's own drift detection,
     ``baseline`` for the baseline comparison and ``environment`` for the comparison of
-    two environments.
+    two environments. A resource that two sources found drifted is reported once, with
+    both names joined by ``+`` (``cloudformation+baseline``).
     """
 
     logical_id: str

@@ -60,8 +60,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     def process(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return _record_update(stack_event, event, config)
 
+    # from_environment() rejects a missing table unless require_state is off.
+    table_name = str(config.table_name)
     return run_idempotent(
-        process, event, context, table_name=config.table_name, dynamodb=dynamodb
+        process, event, context, table_name=table_name, dynamodb=dynamodb
     )
 
 

@@ -56,10 +56,17 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from .handler_support import ConfigurationError, HandlerConfig, run_idempotent
 
     try:
-        config = HandlerConfig.from_environment()
+        config = HandlerConfig.from_environment(require_state=False)
     except ConfigurationError:
         logger.exception("invalid function configuration")
         raise
+
+    if config.table_name is None:
+        logger.warning(
+            "no state table configured: the check is not recorded, not compared "
+            "with a baseline and alerts are not deduplicated"
+        )
+        return _check_stack(stack_event, config, context, stateless=True)
 
     def process(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return _check_stack(stack_event, config, context)
@@ -87,7 +94,7 @@ def _baseline_findings(
     key = state.baseline_key(
         config.environment, stack.account, stack.region, stack.stack_name
     )
-    document = store.get_json(key)
+    document = None if store is None else store.get_json(key)
     if document is None:
         logger.info(
             "no baseline stored; checking with CloudFormation only", extra={"key": key}
@@ -145,22 +152,25 @@ def _run(stack_event: StackEvent, config: Any, context: Any, store: Any) -> Any:
     )
 
 
-def _check_stack(stack_event: StackEvent, config: Any, context: Any) -> dict[str, Any]:
+def _check_stack(
+    stack_event: StackEvent, config: Any, context: Any, *, stateless: bool = False
+) -> dict[str, Any]:
     from . import clients
     from .alerts import alert_kind, build_alert
-    from .handler_support import publish_metrics
     from .model import Verdict
     from .store import StateStore
 
     stack = stack_event.stack
     started = datetime.now(timezone.utc)
-    store = StateStore(
-        dynamodb=clients.client("dynamodb"),
-        s3=clients.client("s3"),
-        table_name=config.table_name,
-        bucket_name=config.bucket_name,
-        history_ttl_days=config.history_ttl_days,
-    )
+    store = None
+    if not stateless:
+        store = StateStore(
+            dynamodb=clients.client("dynamodb"),
+            s3=clients.client("s3"),
+            table_name=config.table_name,
+            bucket_name=config.bucket_name,
+            history_ttl_days=config.history_ttl_days,
+        )
     result = _run(stack_event, config, context, store)
     finished = datetime.now(timezone.utc)
     if result.verdict is Verdict.FAILED:
@@ -188,16 +198,18 @@ def _check_stack(stack_event: StackEvent, config: Any, context: Any) -> dict[str
         "duration_seconds": round((finished - started).total_seconds(), 3),
     }
     try:
-        store.put_json(report_key, report)
-        store.put_check(
-            partition_key,
-            result,
-            environment=config.environment,
-            moment=finished,
-            check_id=check_id,
-            report_key=report_key,
-        )
-        latest = store.read_latest(partition_key)
+        latest: dict[str, Any] = {}
+        if store is not None:
+            store.put_json(report_key, report)
+            store.put_check(
+                partition_key,
+                result,
+                environment=config.environment,
+                moment=finished,
+                check_id=check_id,
+                report_key=report_key,
+            )
+            latest = store.read_latest(partition_key)
         kind = alert_kind(
             result,
             latest.get("last_alert_fingerprint"),
@@ -223,6 +235,16 @@ def _check_stack(stack_event: StackEvent, config: Any, context: Any) -> dict[str
         elif kind is not None:
             logger.warning("alert not sent: no topic configured", extra={"kind": kind})
         sent = kind is not None and bool(config.topic_arn)
+        if store is None:
+            return _finish(
+                stack_event,
+                config,
+                result,
+                check_id=check_id,
+                report_key=None,
+                kind=kind,
+                sent=sent,
+            )
         store.put_latest_check(
             partition_key,
             result,
@@ -236,6 +258,29 @@ def _check_stack(stack_event: StackEvent, config: Any, context: Any) -> dict[str
         logger.exception("recording the check failed", extra={"check_id": check_id})
         raise
 
+    return _finish(
+        stack_event,
+        config,
+        result,
+        check_id=check_id,
+        report_key=report_key,
+        kind=kind,
+        sent=sent,
+    )
+
+
+def _finish(
+    stack_event: StackEvent,
+    config: Any,
+    result: Any,
+    *,
+    check_id: str,
+    report_key: str | None,
+    kind: str | None,
+    sent: bool,
+) -> dict[str, Any]:
+    from .handler_support import publish_metrics
+
     publish_metrics(config.metrics_namespace, config.environment, check_metrics(result))
     logger.info(
         "drift check finished",
@@ -246,7 +291,7 @@ def _check_stack(stack_event: StackEvent, config: Any, context: Any) -> dict[str
         },
     )
     return {
-        "stack": stack.stack_name,
+        "stack": stack_event.stack.stack_name,
         "verdict": result.verdict.value,
         "check_id": check_id,
         "report_key": report_key,

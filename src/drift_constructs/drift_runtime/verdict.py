@@ -120,6 +120,38 @@ def apply_ignore_rules(
     return kept, ignored
 
 
+def merge_drifts(
+    primary: Sequence[ResourceDrift], secondary: Iterable[ResourceDrift]
+) -> list[ResourceDrift]:
+    """Merge two sources' drifts so each resource and property is reported once.
+
+    A resource that both sources found drifted keeps the primary entry and gains the
+    secondary's differences at paths the primary did not report. Its ``source`` then
+    names both, joined with ``+``.
+    """
+    merged = {drift.logical_id: drift for drift in primary}
+    order = [drift.logical_id for drift in primary]
+    for drift in secondary:
+        existing = merged.get(drift.logical_id)
+        if existing is None:
+            merged[drift.logical_id] = drift
+            order.append(drift.logical_id)
+            continue
+        known_paths = {difference.path for difference in existing.differences}
+        extra = tuple(
+            difference
+            for difference in drift.differences
+            if difference.path not in known_paths
+        )
+        if extra:
+            merged[drift.logical_id] = replace(
+                existing,
+                differences=existing.differences + extra,
+                source=f"{existing.source}+{drift.source}",
+            )
+    return [merged[logical_id] for logical_id in order]
+
+
 def _status_reason(result: ResourceResult) -> str:
     if result.reason:
         return f"drift status {result.status}: {result.reason}"
@@ -186,7 +218,7 @@ def decide(findings: Findings, ignore_rules: Sequence[IgnoreRule] = ()) -> Check
     for resource in findings.baseline_unchecked:
         if resource.logical_id not in checked and resource.logical_id not in unchecked:
             unchecked[resource.logical_id] = resource
-    drifts.extend(findings.baseline_drifts)
+    drifts = merge_drifts(drifts, findings.baseline_drifts)
 
     kept, ignored = apply_ignore_rules(findings.stack_name, drifts, ignore_rules)
 
