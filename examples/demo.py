@@ -535,6 +535,33 @@ def _step_check(demo: Demo, event: dict[str, Any], expected_verdict: str) -> Non
     demo.print_metrics(invocation)
 
 
+def _step_cli(demo: Demo, expected_exit_code: int) -> None:
+    """Run ``drift-constructs check`` against the emulator and print its output."""
+    import contextlib
+    import io
+
+    from drift_constructs import cli
+
+    arguments = [
+        "check",
+        "--stack",
+        APP_STACK_ID,
+        "--region",
+        demo.emulator.region,
+        "--endpoint-url",
+        demo.emulator.endpoint_url,
+    ]
+    demo.progress.line("$ drift-constructs " + " ".join(arguments))
+    captured = io.StringIO()
+    with contextlib.redirect_stdout(captured):
+        exit_code = cli.main(arguments)
+    for line in captured.getvalue().splitlines():
+        demo.progress.line(line, indent=2)
+    demo.progress.line(f"exit code {exit_code}")
+    if exit_code != expected_exit_code:
+        raise DemoStepError(f"expected exit code {expected_exit_code}, got {exit_code}")
+
+
 def run_demo(
     output: TextIO = sys.stdout, reference_factory: ReferenceFactory = reference_stack
 ) -> int:
@@ -577,6 +604,8 @@ def run_demo(
                 with progress.step("Run the validator with the forwarded event"):
                     assert demo.forwarded_event is not None
                     _step_check(demo, demo.forwarded_event, "drifted")
+                with progress.step("Run the same check from the command line"):
+                    _step_cli(demo, expected_exit_code=1)
                 with progress.step("Revert the changes and check again"):
                     _change_resources(demo, drift=False)
                     event = dict(demo.forwarded_event, id=str(uuid.uuid4()))
