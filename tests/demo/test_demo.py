@@ -28,4 +28,8 @@ def test_demo_runs_every_step() -> None:
     assert "InvocationType=Event" in text
     assert "DriftedStacks = 1" in text
     assert "DriftedStacks = 0" in text
+    assert "subject: Drift detected: stack DemoAppStack (demo)" in text
+    assert "subject: Back in sync: stack DemoAppStack (demo)" in text
+    assert "$ drift-constructs check --stack DemoAppStack" in text
+    assert "exit code 1" in text
     assert "Stop the AWS emulator" in text
