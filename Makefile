@@ -48,3 +48,21 @@ unit: install
 	$(PYTHON) -m pytest -n $(PYTEST_WORKERS)
 
 test: lint typecheck unit
+
+.PHONY: docs bench dist
+
+# Regenerate API.md from the docstrings; tests/packaging checks that it is current.
+docs: install
+	$(PYTHON) docs/api/build.py API.md
+
+# Measure the figures in docs/benchmarks.md; each script prints its own table.
+bench: install
+	$(PYTHON) benchmarks/synth_time.py
+	$(PYTHON) benchmarks/import_time.py
+	$(PYTHON) benchmarks/asset_size.py
+
+# Build the wheel and the sdist into dist/ and check their metadata.
+dist: install
+	rm -rf dist
+	$(PYTHON) -m build --outdir dist .
+	$(PYTHON) -m twine check --strict dist/*
