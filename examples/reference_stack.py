@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import RemovalPolicy, Stack
 
 from constructs import Construct
 from drift_constructs import (
@@ -16,6 +16,7 @@ from drift_constructs import (
     PrivateEndpointsProps,
     StateTracker,
     StateTrackerProps,
+    add_exported_output,
 )
 
 DEFAULT_ENVIRONMENT_SUFFIX = "dev"
@@ -27,6 +28,11 @@ class DriftReferenceStack(Stack):
 
     The functions run in isolated subnets; the rule sends stack updates to the
     update handler, which records them and forwards each one to the validator.
+
+    ``production`` switches the constructs to their production profile: retained
+    data, point-in-time recovery, bucket versioning, customer-managed KMS keys for
+    the table, bucket and alert topic, and retained flow logs. Export names end with
+    the suffix, so stacks of different suffixes can share an account and region.
     """
 
     def __init__(
@@ -35,18 +41,26 @@ class DriftReferenceStack(Stack):
         construct_id: str,
         *,
         environment_suffix: str = DEFAULT_ENVIRONMENT_SUFFIX,
+        production: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         suffix = environment_suffix
 
         self.network = PrivateEndpoints(
-            self, "Network", PrivateEndpointsProps(environment_suffix=suffix)
+            self,
+            "Network",
+            PrivateEndpointsProps(
+                environment_suffix=suffix,
+                removal_policy=RemovalPolicy.RETAIN if production else None,
+            ),
         )
         self.state_tracker = StateTracker(
             self,
             "StateTracker",
-            StateTrackerProps(environment_suffix=suffix, network=self.network),
+            StateTrackerProps(
+                environment_suffix=suffix, network=self.network, production=production
+            ),
         )
         self.drift_detector = DriftDetector(
             self,
@@ -77,9 +91,6 @@ class DriftReferenceStack(Stack):
             "DashboardUrl": self.dashboard.dashboard_url,
         }
         for name, value in outputs.items():
-            CfnOutput(
-                self,
-                name,
-                value=value,
-                export_name=f"{EXPORT_PREFIX}-{name}-{suffix}",
+            add_exported_output(
+                self, name, value=value, export_name=f"{EXPORT_PREFIX}-{name}-{suffix}"
             )

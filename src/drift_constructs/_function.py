@@ -1,4 +1,4 @@
-"""Factory for the Lambda functions: runtime, layer, code asset, logs, network."""
+"""Factory for the Lambda functions: role, runtime, code, logs, network, retries."""
 
 from __future__ import annotations
 
@@ -7,11 +7,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
 
 from constructs import Construct
 
+from . import _nag, _naming, _registry
 from .drift_runtime import metrics, settings
 
 if TYPE_CHECKING:
@@ -41,6 +45,25 @@ ASSET_EXCLUDE = (
 )
 
 DEFAULT_MEMORY_MIB = 256
+
+# Asynchronous invocations (EventBridge, the update handler's forward) that fail are
+# retried twice, then sent to the failure queue. An event older than an hour is sent
+# there too, because a drift check that late no longer matches the stack's state.
+ASYNC_RETRY_ATTEMPTS = 2
+MAX_EVENT_AGE = Duration.hours(1)
+
+# Calls Lambda makes with the execution role to attach a function to a VPC, as in the
+# AWS managed policy AWSLambdaVPCAccessExecutionRole (v3). The Lambda developer guide
+# states that ec2:DescribeNetworkInterfaces works only on "Resource": "*", and the
+# network interfaces do not exist before Lambda creates them.
+NETWORK_INTERFACE_ACTIONS = (
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:CreateNetworkInterface",
+    "ec2:DeleteNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
+    "ec2:UnassignPrivateIpAddresses",
+)
 
 
 def powertools_layer_arn(region: str) -> str:
@@ -77,25 +100,53 @@ def create_function(
     log_retention: logs.RetentionDays,
     log_removal_policy: RemovalPolicy,
     network: PrivateEndpoints | None,
+    failure_queue: sqs.IQueue,
 ) -> lambda_.Function:
-    """Create one drift function with its own log group.
+    """Create one drift function with its own role and log group.
 
     The log group is created explicitly, named as Lambda would name it, so its
-    retention and removal policy are part of the stack.
+    retention and removal policy are part of the stack. The role gets no AWS managed
+    policy: it may write to that log group only and, in a VPC, manage the function's
+    network interfaces. Failed asynchronous invocations go to ``failure_queue``.
     """
+    log_group_name = _naming.function_log_group_name(function_name)
     log_group = logs.LogGroup(
         scope,
         f"{construct_id}LogGroup",
-        log_group_name=f"/aws/lambda/{function_name}",
+        log_group_name=log_group_name,
         retention=log_retention,
         removal_policy=log_removal_policy,
     )
+    role = iam.Role(
+        scope,
+        f"{construct_id}Role",
+        assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+        description=f"Execution role of the Lambda function {function_name}",
+    )
+    log_group.grant_write(role)
+    if network is not None:
+        # The statement goes to the default policy, which the function depends on,
+        # because Lambda checks these permissions when it creates the function.
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=list(NETWORK_INTERFACE_ACTIONS), resources=["*"]
+            )
+        )
+        _nag.acknowledge_resource(
+            role.node.find_child("DefaultPolicy"),
+            _nag.WILDCARD_PERMISSION_RULE,
+            "*",
+            "Lambda manages the function's VPC network interfaces with the execution "
+            "role; ec2:DescribeNetworkInterfaces works only on all resources and the "
+            "interfaces get their ids when Lambda creates them. The other statements "
+            "on all resources are commented where the constructs add them.",
+        )
     layer = lambda_.LayerVersion.from_layer_version_arn(
         scope,
         f"{construct_id}PowertoolsLayer",
         powertools_layer_arn(Stack.of(scope).region),
     )
-    return lambda_.Function(
+    function = lambda_.Function(
         scope,
         construct_id,
         function_name=function_name,
@@ -104,6 +155,7 @@ def create_function(
         architecture=ARCHITECTURE,
         handler=handler,
         code=function_code(),
+        role=role,
         layers=[layer],
         environment=dict(environment),
         timeout=timeout,
@@ -112,4 +164,44 @@ def create_function(
         vpc=network.vpc if network is not None else None,
         vpc_subnets=network.subnet_selection if network is not None else None,
         security_groups=[network.security_group] if network is not None else None,
+        retry_attempts=ASYNC_RETRY_ATTEMPTS,
+        max_event_age=MAX_EVENT_AGE,
+        on_failure=destinations.SqsDestination(failure_queue),
     )
+    _registry.claim_name(function, _naming.FUNCTION_RULE.resource, function_name)
+    _registry.claim_name(log_group, _naming.LOG_GROUP_RULE.resource, log_group_name)
+    return function
+
+
+# SQS keeps messages for at most 14 days.
+FAILURE_RETENTION = Duration.days(14)
+
+
+def create_failure_queue(
+    scope: Construct, construct_id: str, *, suffix: str, removal_policy: RemovalPolicy
+) -> sqs.Queue:
+    """Create the queue for events that the functions or EventBridge failed to deliver.
+
+    The queue is encrypted with SQS-managed keys, which EventBridge and Lambda can
+    use without a key policy, accepts HTTPS requests only and keeps messages for the
+    SQS maximum of 14 days.
+    """
+    queue_name = _naming.failure_queue_name(suffix)
+    queue = sqs.Queue(
+        scope,
+        construct_id,
+        queue_name=queue_name,
+        encryption=sqs.QueueEncryption.SQS_MANAGED,
+        enforce_ssl=True,
+        retention_period=FAILURE_RETENTION,
+        removal_policy=removal_policy,
+    )
+    _registry.claim_name(queue, _naming.QUEUE_RULE.resource, queue_name)
+    _nag.acknowledge(
+        queue,
+        _nag.QUEUE_WITHOUT_DLQ_RULE,
+        "this queue is the dead-letter queue of the stack update rule and the "
+        "on-failure destination of the drift functions; a message lands here only "
+        "after its retries, and the failure alarm on DriftDashboard reports it",
+    )
+    return queue

@@ -109,6 +109,27 @@ ALARM_RULE = NameRule(
     re.compile(r"[A-Za-z0-9_-]+"),
     "letters, digits, hyphens and underscores",
 )
+QUEUE_RULE = NameRule(
+    "SQS queue name",
+    1,
+    80,
+    re.compile(r"[A-Za-z0-9_-]+"),
+    "letters, digits, hyphens and underscores",
+)
+LOG_GROUP_RULE = NameRule(
+    "CloudWatch Logs log group name",
+    1,
+    512,
+    re.compile(r"[A-Za-z0-9_./#-]+"),
+    "letters, digits, underscores, hyphens, slashes, dots and number signs",
+)
+EXPORT_RULE = NameRule(
+    "CloudFormation export name",
+    1,
+    255,
+    re.compile(r"[A-Za-z0-9:-]+"),
+    "letters, digits, colons and hyphens",
+)
 
 
 def is_token(value: str) -> bool:
@@ -169,16 +190,23 @@ def warn_if_suffix_is_token(scope: IConstruct, suffix: str) -> None:
 
 
 def _check_name(
-    rule: NameRule, name: str, measured: str, blame: str, assumption: str = ""
+    rule: NameRule,
+    name: str,
+    measured: str,
+    blame: str,
+    assumption: str = "",
+    *,
+    shorten: str = ENVIRONMENT_SUFFIX_PROP,
 ) -> str:
     # ``measured`` is ``name`` with tokens replaced by their longest possible values.
-    # ``blame`` names the input that decides the name's length, for the message.
+    # ``blame`` names the input that decides the name's length, for the message, and
+    # ``shorten`` the input to shorten.
     length = len(measured)
     if length > rule.max_length:
         raise DriftConstructsError(
             f"{blame} makes the {rule.resource} {name!r} {length} characters long, "
             f"over the limit of {rule.max_length} characters for {rule.resource}s"
-            f"{assumption}; use a shorter {ENVIRONMENT_SUFFIX_PROP}"
+            f"{assumption}; use a shorter {shorten}"
         )
     if length < rule.min_length:
         raise DriftConstructsError(
@@ -233,6 +261,42 @@ def dashboard_name(suffix: str) -> str:
 def drift_alarm_name(suffix: str) -> str:
     """Return the drift alarm name, ``infrastructure-drift-detected-<suffix>``."""
     return _suffixed_name(ALARM_RULE, "infrastructure-drift-detected", suffix)
+
+
+def failure_queue_name(suffix: str) -> str:
+    """Return the failure queue name, ``infrastructure-drift-failures-<suffix>``."""
+    return _suffixed_name(QUEUE_RULE, "infrastructure-drift-failures", suffix)
+
+
+def failure_alarm_name(suffix: str) -> str:
+    """Return ``infrastructure-drift-failed-events-<suffix>``, the failure alarm."""
+    return _suffixed_name(ALARM_RULE, "infrastructure-drift-failed-events", suffix)
+
+
+def function_log_group_name(function_name: str) -> str:
+    """Return ``/aws/lambda/<function_name>``, the log group Lambda writes to."""
+    name = f"/aws/lambda/{function_name}"
+    if is_token(function_name):
+        return name
+    return _check_name(
+        LOG_GROUP_RULE,
+        name,
+        name,
+        f"function name {function_name!r}",
+        shorten="function name",
+    )
+
+
+def check_export_name(prop: str, name: str) -> str:
+    """Check a CloudFormation export name; an unresolved token is returned unchecked.
+
+    Raises:
+        DriftConstructsError: when the name is empty, longer than 255 characters or
+            contains characters other than letters, digits, colons and hyphens.
+    """
+    if is_token(name):
+        return name
+    return _check_name(EXPORT_RULE, name, name, f"{prop} {name!r}", shorten=prop)
 
 
 def config_bucket_name(suffix: str, account: str, region: str) -> str:

@@ -9,10 +9,11 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
 
 from constructs import Construct
 
-from . import _naming
+from . import _naming, _registry
 from .drift_detector import DriftDetector
 from .drift_runtime import metrics
 from .errors import DriftConstructsError
@@ -36,8 +37,11 @@ class DriftDashboardProps:
             Default: the detector's tracker, if any.
         alarm_topic: Topic notified when the drift alarm fires, for example the
             detector's ``alert_topic``. Default: the alarm has no action.
-        period: Aggregation period of every widget and of the alarm. Default: 5
+        period: Aggregation period of every widget and of the alarms. Default: 5
             minutes.
+        failure_queue: Queue of events the drift functions or the rule failed to
+            process; an alarm fires when it contains a message. Default: the queue of
+            the detector or, without one, of the tracker; no alarm without either.
     """
 
     environment_suffix: str
@@ -45,6 +49,7 @@ class DriftDashboardProps:
     state_tracker: StateTracker | None = None
     alarm_topic: sns.ITopic | None = None
     period: Duration | None = None
+    failure_queue: sqs.IQueue | None = None
 
 
 class DriftDashboard(Construct):
@@ -74,6 +79,14 @@ class DriftDashboard(Construct):
         tracker = props.state_tracker
         if tracker is None and props.drift_detector is not None:
             tracker = props.drift_detector.state_tracker
+        failure_queue = props.failure_queue
+        if failure_queue is None and props.drift_detector is not None:
+            failure_queue = props.drift_detector.failure_queue
+        if failure_queue is None and tracker is not None:
+            failure_queue = tracker.failure_queue
+        failure_alarm_name = (
+            _naming.failure_alarm_name(suffix) if failure_queue is not None else None
+        )
         self._environment_suffix = suffix
         self._period = period
 
@@ -95,16 +108,55 @@ class DriftDashboard(Construct):
             evaluation_periods=1,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
+        self._failure_alarm: cloudwatch.Alarm | None = None
+        if failure_queue is not None and failure_alarm_name is not None:
+            self._failure_alarm = cloudwatch.Alarm(
+                self,
+                "FailureAlarm",
+                alarm_name=failure_alarm_name,
+                alarm_description=(
+                    f"Events of environment {suffix} that the drift functions or the "
+                    "stack update rule failed to process, after retries, wait in "
+                    "the failure queue"
+                ),
+                metric=failure_queue.metric_approximate_number_of_messages_visible(
+                    period=self._period, statistic="Maximum"
+                ),
+                threshold=1,
+                comparison_operator=(
+                    cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
+                ),
+                evaluation_periods=1,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+            _registry.claim_name(
+                self._failure_alarm, _naming.ALARM_RULE.resource, failure_alarm_name
+            )
         self._dashboard = cloudwatch.Dashboard(
             self, "Dashboard", dashboard_name=dashboard_name
         )
+        _registry.claim_name(
+            self._dashboard, _naming.DASHBOARD_RULE.resource, dashboard_name
+        )
+        _registry.claim_name(self._drift_alarm, _naming.ALARM_RULE.resource, alarm_name)
 
         # Wire.
         if props.alarm_topic is not None:
-            self._drift_alarm.add_alarm_action(
-                cloudwatch_actions.SnsAction(props.alarm_topic)
-            )
+            for alarm in (self._drift_alarm, self._failure_alarm):
+                if alarm is not None:
+                    alarm.add_alarm_action(
+                        cloudwatch_actions.SnsAction(props.alarm_topic)
+                    )
         self._dashboard.add_widgets(*self._drift_widgets())
+        if self._failure_alarm is not None:
+            self._dashboard.add_widgets(
+                cloudwatch.AlarmWidget(
+                    title="Failed events (messages in the failure queue)",
+                    alarm=self._failure_alarm,
+                    width=WIDGET_WIDTH,
+                    height=WIDGET_HEIGHT,
+                )
+            )
         functions: list[tuple[str, lambda_.IFunction]] = []
         if props.drift_detector is not None:
             functions.append(("Drift validator", props.drift_detector.validator))
@@ -216,6 +268,11 @@ class DriftDashboard(Construct):
     def drift_alarm(self) -> cloudwatch.IAlarm:
         """Alarm that fires when a check finds a drifted stack."""
         return self._drift_alarm
+
+    @property
+    def failure_alarm(self) -> cloudwatch.IAlarm | None:
+        """Alarm on the failure queue, or None without a queue."""
+        return self._failure_alarm
 
     @property
     def dashboard_url(self) -> str:

@@ -8,20 +8,26 @@ from typing import TYPE_CHECKING
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
 
-from constructs import Construct
+from constructs import Construct, IConstruct
 
-from . import _function, _naming
+from . import _encryption, _function, _nag, _naming, _registry
 from .drift_runtime import events as stack_events
-from .drift_runtime import settings
+from .drift_runtime import settings, state
 from .drift_runtime.ignore import IgnoreRule, dump_rules
 from .errors import DriftConstructsError
-from .state_tracker import MAX_FUNCTION_TIMEOUT_SECONDS, stack_arn_pattern
+from .state_tracker import (
+    MAX_FUNCTION_TIMEOUT_SECONDS,
+    acknowledge_stack_pattern,
+    event_target,
+    stack_arn_pattern,
+)
 
 if TYPE_CHECKING:
     from .private_endpoints import PrivateEndpoints
@@ -73,6 +79,9 @@ BASELINE_DESCRIBE_ACTIONS = (
 
 READ_ONLY_MANAGED_POLICY = "ReadOnlyAccess"
 
+# KMS actions SNS performs with the publisher's access on an encrypted topic.
+TOPIC_PUBLISH_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
+
 
 def stack_update_event_pattern() -> events.EventPattern:
     """Return the EventBridge pattern of successful CloudFormation stack updates."""
@@ -104,6 +113,17 @@ class DriftDetectorProps:
             ``logging_configs`` are used, ``topic_name`` must be unset and FIFO
             topics are rejected. Cannot be combined with ``alert_topic``.
             Default: a standard topic with a display name.
+        alert_topic_encryption_key: Customer-managed KMS key of the new topic, as
+            a ``kms.IKey``, a key or alias ARN or an alias name. The construct adds
+            key policy statements that let EventBridge and CloudWatch alarms of the
+            stack's account and region use it. For a key defined outside the app it
+            adds a warning instead. AWS-managed keys such as ``alias/aws/sns`` are
+            rejected, because those services cannot use them. Cannot be combined
+            with ``alert_topic`` or ``alert_topic_props.master_key``. Default: a
+            key this construct creates when ``production``, else no encryption.
+        production: Whether to create a customer-managed key, with automatic
+            rotation, for the new alert topic. Default: the state tracker's
+            ``production``, or False without a tracker.
         ignore_rules: Drift the validator does not report. Default: none.
         monitored_resources_read_access: Read permissions for the resources of the
             watched stacks, which CloudFormation's drift detection reads with the
@@ -125,6 +145,8 @@ class DriftDetectorProps:
     monitored_resources_read_access: Sequence[iam.PolicyStatement] | None = None
     validator_timeout: Duration | None = None
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH
+    alert_topic_encryption_key: kms.IKey | str | None = None
+    production: bool | None = None
 
 
 class DriftDetector(Construct):
@@ -149,20 +171,39 @@ class DriftDetector(Construct):
         topic_name = _naming.alert_topic_name(suffix)
         _naming.warn_if_suffix_is_token(self, suffix)
         _check_topic_props(props.alert_topic, props.alert_topic_props, topic_name)
+        topic_key = _encryption.key_from_prop(
+            self,
+            "AlertTopicKeyReference",
+            "alert_topic_encryption_key",
+            props.alert_topic_encryption_key,
+        )
+        _check_topic_key(props, topic_key)
         ignore_rules = _validated_ignore_rules(props.ignore_rules)
         read_statements = _validated_read_access(props.monitored_resources_read_access)
         timeout = props.validator_timeout or DEFAULT_VALIDATOR_TIMEOUT
         _check_validator_timeout(timeout)
         tracker = props.state_tracker
+        production = props.production
+        if production is None:
+            production = tracker.production if tracker is not None else False
+        removal_policy = (
+            tracker.removal_policy if tracker is not None else RemovalPolicy.DESTROY
+        )
 
         self._environment_suffix = suffix
         self._state_tracker = tracker
         self._ignore_rules = ignore_rules
 
         # Create.
-        self._alert_topic = props.alert_topic or self._create_topic(
-            topic_name, props.alert_topic_props
+        self._alert_topic, self._alert_topic_key = self._alert_topic_and_key(
+            props, topic_name, topic_key, production=production
         )
+        if tracker is not None:
+            self._failure_queue: sqs.IQueue = tracker.failure_queue
+        else:
+            self._failure_queue = _function.create_failure_queue(
+                self, "FailureQueue", suffix=suffix, removal_policy=removal_policy
+            )
         environment = _function.base_environment(suffix, "drift-validator")
         environment[settings.ENV_ALERT_TOPIC] = self._alert_topic.topic_arn
         environment[settings.ENV_IGNORE_RULES] = dump_rules(ignore_rules)
@@ -180,10 +221,9 @@ class DriftDetector(Construct):
             environment=environment,
             timeout=timeout,
             log_retention=props.log_retention,
-            log_removal_policy=(
-                tracker.removal_policy if tracker is not None else RemovalPolicy.DESTROY
-            ),
+            log_removal_policy=removal_policy,
             network=props.network,
+            failure_queue=self._failure_queue,
         )
         self._rule = events.Rule(
             self,
@@ -194,6 +234,7 @@ class DriftDetector(Construct):
             ),
             event_pattern=stack_update_event_pattern(),
         )
+        _registry.claim_name(self._rule, _naming.EVENT_RULE_RULE.resource, rule_name)
 
         # Wire.
         self._grant_validator_permissions(read_statements)
@@ -203,35 +244,82 @@ class DriftDetector(Construct):
             tracker.grant_write_reports(self._validator)
             tracker.forward_to_validator(self._validator)
             tracker.add_to_rule(self._rule)
+            tracker.acknowledge_function_findings(
+                self._validator, (state.BASELINE_PREFIX, state.REPORT_PREFIX)
+            )
         else:
             # TODO: the handlers in drift_runtime currently require the state table
             # and config bucket variables, so a validator without a tracker fails at
             # run time until they make both optional.
-            self._rule.add_target(targets.LambdaFunction(self._validator))
+            self._rule.add_target(event_target(self._validator, self._failure_queue))
+            acknowledge_stack_pattern(self._validator_policy())
+
+    def _alert_topic_and_key(
+        self,
+        props: DriftDetectorProps,
+        topic_name: str,
+        topic_key: kms.IKey | None,
+        *,
+        production: bool,
+    ) -> tuple[sns.ITopic, kms.IKey | None]:
+        if props.alert_topic is not None:
+            return props.alert_topic, getattr(props.alert_topic, "master_key", None)
+        if topic_key is None and props.alert_topic_props is not None:
+            topic_key = props.alert_topic_props.master_key
+        if topic_key is None and production:
+            removal_policy = (
+                props.state_tracker.removal_policy
+                if props.state_tracker is not None
+                else RemovalPolicy.DESTROY
+            )
+            topic_key = _encryption.create_key(
+                self,
+                "AlertTopicKey",
+                f"drift-constructs alert topic ({self._environment_suffix})",
+                removal_policy,
+            )
+        return self._create_topic(topic_name, props.alert_topic_props, topic_key), (
+            topic_key
+        )
 
     def _create_topic(
-        self, topic_name: str, topic_props: sns.TopicProps | None
+        self,
+        topic_name: str,
+        topic_props: sns.TopicProps | None,
+        key: kms.IKey | None,
     ) -> sns.ITopic:
         display_name = f"Infrastructure drift alerts ({self._environment_suffix})"
-        if topic_props is None:
-            return sns.Topic(
-                self,
-                "AlertTopic",
-                topic_name=topic_name,
-                display_name=display_name,
-                enforce_ssl=True,
-            )
-        return sns.Topic(
+        topic = sns.Topic(
             self,
             "AlertTopic",
             topic_name=topic_name,
-            display_name=topic_props.display_name or display_name,
-            master_key=topic_props.master_key,
-            signature_version=topic_props.signature_version,
-            tracing_config=topic_props.tracing_config,
-            logging_configs=topic_props.logging_configs,
+            display_name=(
+                topic_props.display_name
+                if topic_props is not None and topic_props.display_name
+                else display_name
+            ),
+            master_key=key,
+            signature_version=(
+                topic_props.signature_version if topic_props is not None else None
+            ),
+            tracing_config=(
+                topic_props.tracing_config if topic_props is not None else None
+            ),
+            logging_configs=(
+                topic_props.logging_configs if topic_props is not None else None
+            ),
             enforce_ssl=True,
         )
+        _registry.claim_name(topic, _naming.TOPIC_RULE.resource, topic_name)
+        if key is not None:
+            _encryption.allow_topic_publishers(self, key, topic)
+        return topic
+
+    def _validator_policy(self) -> IConstruct:
+        role = self._validator.role
+        if role is None:  # pragma: no cover - create_function always makes a role
+            raise DriftConstructsError("the validator function has no execution role")
+        return role.node.find_child("DefaultPolicy")
 
     def _grant_validator_permissions(
         self, read_statements: tuple[iam.PolicyStatement, ...] | None
@@ -244,7 +332,8 @@ class DriftDetector(Construct):
             )
         )
         # DescribeStackDriftDetectionStatus takes a detection id, not a stack, and
-        # supports no resource-level permissions, so it is the one call on "*".
+        # supports no resource-level permissions, so it is the one CloudFormation
+        # call on "*".
         validator.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["cloudformation:DescribeStackDriftDetectionStatus"],
@@ -259,18 +348,49 @@ class DriftDetector(Construct):
                 resources=["*"],
             )
         )
-        self._alert_topic.grant_publish(validator)
+        # Publish without CDK's grant_publish, which adds wildcard KMS actions.
+        validator.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["sns:Publish"], resources=[self._alert_topic.topic_arn]
+            )
+        )
+        _encryption.grant_key(
+            validator, self._alert_topic_key, TOPIC_PUBLISH_KEY_ACTIONS
+        )
+        _nag.acknowledge_resource(
+            self._validator_policy(),
+            _nag.WILDCARD_PERMISSION_RULE,
+            "*",
+            "cloudformation:DescribeStackDriftDetectionStatus takes a detection id "
+            "and has no resource-level permissions, and the baseline describe calls "
+            "read resources of watched stacks that are unknown at synth",
+        )
 
         role = validator.role
         if role is None:  # pragma: no cover - create_function always makes a role
             raise DriftConstructsError("the validator function has no execution role")
         if read_statements is None:
-            role.add_managed_policy(
-                iam.ManagedPolicy.from_aws_managed_policy_name(READ_ONLY_MANAGED_POLICY)
+            policy = iam.ManagedPolicy.from_aws_managed_policy_name(
+                READ_ONLY_MANAGED_POLICY
+            )
+            role.add_managed_policy(policy)
+            _nag.acknowledge(
+                role,
+                f"{_nag.MANAGED_POLICY_RULE}[Policy::arn:<AWS::Partition>:iam::aws:"
+                f"policy/{READ_ONLY_MANAGED_POLICY}]",
+                "CloudFormation drift detection reads every resource of a watched "
+                "stack with the validator's role, and the resource types are unknown "
+                "at synth; pass monitored_resources_read_access to list the reads",
             )
         else:
-            for statement in read_statements:
-                validator.add_to_role_policy(statement)
+            # A policy of its own, so the acknowledgements of the library's
+            # statements on "*" do not cover the caller's statements.
+            iam.Policy(
+                self,
+                "MonitoredResourcesReadPolicy",
+                roles=[role],
+                statements=list(read_statements),
+            )
 
     @property
     def environment_suffix(self) -> str:
@@ -296,6 +416,16 @@ class DriftDetector(Construct):
     def state_tracker(self) -> StateTracker | None:
         """Tracker whose update handler forwards events to the validator, if any."""
         return self._state_tracker
+
+    @property
+    def failure_queue(self) -> sqs.IQueue:
+        """Queue of events that the validator or the rule target failed to process."""
+        return self._failure_queue
+
+    @property
+    def alert_topic_encryption_key(self) -> kms.IKey | None:
+        """KMS key of the alert topic, or None when unencrypted or unknown."""
+        return self._alert_topic_key
 
     @property
     def ignore_rules(self) -> tuple[IgnoreRule, ...]:
@@ -325,6 +455,29 @@ def _check_topic_props(
             "alert_topic_props.fifo is True, but drift alerts need a standard topic; "
             "leave fifo unset"
         )
+
+
+def _check_topic_key(props: DriftDetectorProps, key: kms.IKey | None) -> None:
+    if key is not None and props.alert_topic is not None:
+        raise DriftConstructsError(
+            "alert_topic and alert_topic_encryption_key were both given: the key "
+            "applies only to a topic the construct creates; encrypt the existing "
+            "topic yourself or leave alert_topic unset"
+        )
+    master_key = (
+        props.alert_topic_props.master_key
+        if props.alert_topic_props is not None
+        else None
+    )
+    if key is not None and master_key is not None and master_key is not key:
+        raise DriftConstructsError(
+            "alert_topic_encryption_key and alert_topic_props.master_key were both "
+            "given; pass the key once, as alert_topic_encryption_key"
+        )
+    if key is not None:
+        _encryption.check_topic_key("alert_topic_encryption_key", key)
+    if master_key is not None:
+        _encryption.check_topic_key("alert_topic_props.master_key", master_key)
 
 
 def _validated_ignore_rules(rules: Sequence[IgnoreRule]) -> tuple[IgnoreRule, ...]:

@@ -7,7 +7,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from aws_cdk import RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_logs as logs
 
 from constructs import Construct
 
@@ -28,6 +30,8 @@ GATEWAY_SERVICES: Mapping[str, ec2.GatewayVpcEndpointAwsService] = MappingProxyT
 
 _SERVICE_PATTERN = re.compile(r"[a-z0-9][a-z0-9.-]*")
 
+DEFAULT_MAX_AZS = 2
+
 
 @dataclass(frozen=True, kw_only=True)
 class PrivateEndpointsProps:
@@ -41,15 +45,22 @@ class PrivateEndpointsProps:
             gateway.
         subnet_selection: Subnets for the interface endpoints and the functions.
             Default: the VPC's private isolated subnets.
-        max_azs: Number of availability zones of the new VPC. Ignored when ``vpc``
-            is given. Default: 2.
+        max_azs: Number of availability zones of the new VPC. Cannot be combined
+            with ``vpc``. Default: 2.
         services: Endpoint service names (as in ``com.amazonaws.<region>.<name>``)
             to create endpoints for. ``s3`` and ``dynamodb`` get gateway endpoints,
             all others interface endpoints with private DNS. Default: the services
             the drift functions call, ``settings.SERVICES_CALLED``.
         existing_endpoint_services: Services for which the VPC already has an
             endpoint that this construct did not create. No endpoint is created for
-            them and they count as present in the check below. Default: none.
+            them and they count as present in the check below. A service listed
+            here and in ``services`` is rejected, because two interface endpoints
+            with private DNS for one service cannot coexist in a VPC. Default: none.
+        flow_logs: Whether the new VPC sends flow logs of all traffic to a
+            CloudWatch Logs log group. Cannot be combined with ``vpc``. Default:
+            True for a new VPC.
+        flow_log_retention: Retention of the flow log group. Default: one month.
+        removal_policy: Removal policy of the flow log group. Default: DESTROY.
 
     Every service in ``settings.SERVICES_CALLED`` must be in ``services`` or
     ``existing_endpoint_services``, because a function without NAT reaches only
@@ -59,9 +70,12 @@ class PrivateEndpointsProps:
     environment_suffix: str
     vpc: ec2.IVpc | None = None
     subnet_selection: ec2.SubnetSelection | None = None
-    max_azs: int = 2
+    max_azs: int | None = None
     services: Sequence[str] | None = None
     existing_endpoint_services: Sequence[str] = ()
+    flow_logs: bool | None = None
+    flow_log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH
+    removal_policy: RemovalPolicy | None = None
 
 
 class PrivateEndpoints(Construct):
@@ -88,18 +102,20 @@ class PrivateEndpoints(Construct):
         # Validate.
         _naming.validate_suffix(props.environment_suffix)
         _naming.warn_if_suffix_is_token(self, props.environment_suffix)
-        requested = _validated_services("services", props.services)
         existing = _validated_services(
             "existing_endpoint_services", props.existing_endpoint_services
         )
+        if props.services is None:
+            requested = frozenset(settings.SERVICES_CALLED) - existing
+        else:
+            requested = _validated_services("services", props.services)
+        _check_existing_not_requested(requested, existing)
         _check_required_services(requested, existing)
-        if props.vpc is None and props.max_azs < 1:
-            raise DriftConstructsError(
-                f"max_azs must be at least 1, got {props.max_azs!r}"
-            )
+        _check_vpc_props(props)
 
         # Create.
         self._environment_suffix = props.environment_suffix
+        self._existing_services = existing
         self._vpc = props.vpc or self._create_vpc(props)
         self._subnet_selection = props.subnet_selection or ec2.SubnetSelection(
             subnet_type=ec2.SubnetType.PRIVATE_ISOLATED
@@ -155,11 +171,26 @@ class PrivateEndpoints(Construct):
         return f"DriftConstructsEndpoint-{service}"
 
     def _create_vpc(self, props: PrivateEndpointsProps) -> ec2.Vpc:
+        flow_logs: dict[str, ec2.FlowLogOptions] | None = None
+        if props.flow_logs is not False:
+            log_group = logs.LogGroup(
+                self,
+                "FlowLogGroup",
+                retention=props.flow_log_retention,
+                removal_policy=props.removal_policy or RemovalPolicy.DESTROY,
+            )
+            flow_logs = {
+                "FlowLog": ec2.FlowLogOptions(
+                    destination=ec2.FlowLogDestination.to_cloud_watch_logs(log_group),
+                    traffic_type=ec2.FlowLogTrafficType.ALL,
+                )
+            }
         return ec2.Vpc(
             self,
             "Vpc",
             vpc_name=f"drift-constructs-{props.environment_suffix}",
-            max_azs=props.max_azs,
+            max_azs=props.max_azs if props.max_azs is not None else DEFAULT_MAX_AZS,
+            flow_logs=flow_logs,
             nat_gateways=0,
             subnet_configuration=[
                 ec2.SubnetConfiguration(
@@ -176,9 +207,9 @@ class PrivateEndpoints(Construct):
         The endpoint admits TCP 443 from this construct's function security group.
 
         Raises:
-            DriftConstructsError: when ``service`` is a gateway service or when the
-                VPC has a construct with the endpoint's id that is not an interface
-                endpoint.
+            DriftConstructsError: when ``service`` is a gateway service, is listed in
+                ``existing_endpoint_services``, or when the VPC has a construct with
+                the endpoint's id that is not an interface endpoint.
         """
         if service in GATEWAY_SERVICES:
             raise DriftConstructsError(
@@ -187,6 +218,13 @@ class PrivateEndpoints(Construct):
             )
         if service in self._interface_endpoints:
             return self._interface_endpoints[service]
+        if service in self._existing_services:
+            raise DriftConstructsError(
+                f"cannot add an interface endpoint for {service!r}: it is listed in "
+                "existing_endpoint_services, so the VPC already has one, and a "
+                "second endpoint with private DNS for the same service fails to "
+                "deploy"
+            )
 
         endpoint_id = self._endpoint_id(service)
         found = self._vpc.node.try_find_child(endpoint_id)
@@ -219,8 +257,9 @@ class PrivateEndpoints(Construct):
         """Add a gateway endpoint (``s3`` or ``dynamodb``), or reuse the VPC's one.
 
         Raises:
-            DriftConstructsError: when ``service`` has no gateway endpoint or the VPC
-                has a construct with the endpoint's id that is not a gateway endpoint.
+            DriftConstructsError: when ``service`` has no gateway endpoint, is listed
+                in ``existing_endpoint_services``, or the VPC has a construct with
+                the endpoint's id that is not a gateway endpoint.
         """
         if service not in GATEWAY_SERVICES:
             raise DriftConstructsError(
@@ -229,6 +268,12 @@ class PrivateEndpoints(Construct):
             )
         if service in self._gateway_endpoints:
             return self._gateway_endpoints[service]
+        if service in self._existing_services:
+            raise DriftConstructsError(
+                f"cannot add a gateway endpoint for {service!r}: it is listed in "
+                "existing_endpoint_services, so the VPC already has one, and a route "
+                "table holds one route per service prefix list"
+            )
 
         endpoint_id = self._endpoint_id(service)
         found = self._vpc.node.try_find_child(endpoint_id)
@@ -317,3 +362,31 @@ def _check_required_services(
             "endpoint in the VPC. Add the missing services to services, or to "
             "existing_endpoint_services if the VPC already has endpoints for them"
         )
+
+
+def _check_existing_not_requested(
+    requested: frozenset[str], existing: frozenset[str]
+) -> None:
+    both = sorted(requested & existing)
+    if both:
+        raise DriftConstructsError(
+            f"services and existing_endpoint_services both contain {', '.join(both)}: "
+            "an endpoint the VPC already has cannot be created again, because two "
+            "interface endpoints with private DNS for one service cannot coexist in "
+            "a VPC; remove them from services"
+        )
+
+
+def _check_vpc_props(props: PrivateEndpointsProps) -> None:
+    if props.vpc is not None:
+        for prop, value in (("max_azs", props.max_azs), ("flow_logs", props.flow_logs)):
+            if value is not None:
+                raise DriftConstructsError(
+                    f"vpc and {prop}={value!r} were both given: {prop} configures "
+                    f"the VPC this construct creates; leave {prop} unset to use the "
+                    "existing VPC, or leave vpc unset to create one"
+                )
+    elif props.max_azs is not None and (
+        isinstance(props.max_azs, bool) or props.max_azs < 1
+    ):
+        raise DriftConstructsError(f"max_azs must be at least 1, got {props.max_azs!r}")

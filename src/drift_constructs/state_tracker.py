@@ -10,13 +10,15 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sqs as sqs
 
-from constructs import Construct
+from constructs import Construct, IConstruct
 
-from . import _function, _naming
+from . import _encryption, _function, _nag, _naming, _registry
 from .drift_runtime import settings, state
 from .errors import DriftConstructsError
 
@@ -36,6 +38,25 @@ UPDATE_HANDLER_STACK_ACTIONS = (
     "cloudformation:ListStackResources",
 )
 
+# Item actions on the state table, listed instead of CDK's grant methods, which add
+# wildcard KMS actions when the table has a customer-managed key.
+TABLE_READ_ACTIONS = (
+    "dynamodb:BatchGetItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DescribeTable",
+    "dynamodb:GetItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+)
+TABLE_WRITE_ACTIONS = (
+    "dynamodb:BatchWriteItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+)
+
+EVENT_TARGET_RETRY_ATTEMPTS = 2
+
 
 @dataclass(frozen=True, kw_only=True)
 class StateTrackerProps:
@@ -45,10 +66,16 @@ class StateTrackerProps:
         environment_suffix: Environment name appended to every resource name, for
             example ``"dev"``: lowercase letters, digits and hyphens.
         production: Profile switch for long-lived environments. When True the
-            defaults below become: removal policy RETAIN, point-in-time recovery on
-            and bucket versioning on (so no auto-deletion of objects). Default: False.
-        removal_policy: Removal policy of the table, the bucket and the log group.
-            The bucket's objects are deleted with the stack only under DESTROY.
+            defaults below become: removal policy RETAIN, point-in-time recovery on,
+            bucket versioning on (so no auto-deletion of objects) and a new
+            customer-managed KMS key for the table and the bucket. Default: False.
+        removal_policy: Removal policy of the table, the bucket, the failure queue,
+            the log group and any key this construct creates. The bucket's objects
+            are deleted with the stack only under DESTROY. Under any other policy
+            the table and the bucket outlive the stack with their fixed names. A
+            new deployment with the same ``environment_suffix`` then fails until
+            they are deleted or imported, and the construct adds a warning
+            annotation that says so.
             Default: RETAIN when ``production``, else DESTROY.
         point_in_time_recovery: Whether the table has point-in-time recovery.
             Default: the value of ``production``.
@@ -62,6 +89,18 @@ class StateTrackerProps:
         log_retention: Retention of the update handler's log group. Default: one
             month.
         update_handler_timeout: Timeout of the update handler. Default: 1 minute.
+        table_encryption_key: Customer-managed KMS key of the state table.
+            Default: a key this construct creates when ``customer_managed_keys``,
+            else the key DynamoDB owns.
+        bucket_encryption_key: Customer-managed KMS key of the config bucket.
+            Default: a key this construct creates when ``customer_managed_keys``,
+            else S3-managed keys (SSE-S3).
+        customer_managed_keys: Whether to create one KMS key, with automatic
+            rotation, for the table and the bucket when no key is passed for them.
+            Default: the value of ``production``.
+        server_access_logs_bucket: Bucket that receives the config bucket's server
+            access logs, under the prefix ``<bucket name>/``. Default: no access
+            logs.
     """
 
     environment_suffix: str
@@ -73,6 +112,10 @@ class StateTrackerProps:
     history_ttl_days: int = settings.DEFAULT_HISTORY_TTL_DAYS
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH
     update_handler_timeout: Duration | None = None
+    table_encryption_key: kms.IKey | None = None
+    bucket_encryption_key: kms.IKey | None = None
+    customer_managed_keys: bool | None = None
+    server_access_logs_bucket: s3.IBucket | None = None
 
 
 class StateTracker(Construct):
@@ -126,9 +169,26 @@ class StateTracker(Construct):
             else props.bucket_versioned
         )
         auto_delete_objects = self._removal_policy == RemovalPolicy.DESTROY
+        create_keys = (
+            props.production
+            if props.customer_managed_keys is None
+            else props.customer_managed_keys
+        )
         self._validator: lambda_.IFunction | None = None
 
         # Create.
+        created_key: kms.IKey | None = None
+        if create_keys and (
+            props.table_encryption_key is None or props.bucket_encryption_key is None
+        ):
+            created_key = _encryption.create_key(
+                self,
+                "StateKey",
+                f"drift-constructs state table and config bucket ({suffix})",
+                self._removal_policy,
+            )
+        self._table_key = props.table_encryption_key or created_key
+        self._bucket_key = props.bucket_encryption_key or created_key
         self._table = dynamodb.Table(
             self,
             "StateTable",
@@ -146,18 +206,43 @@ class StateTracker(Construct):
                     point_in_time_recovery_enabled=self._point_in_time_recovery
                 )
             ),
+            encryption=(
+                dynamodb.TableEncryption.CUSTOMER_MANAGED
+                if self._table_key is not None
+                else dynamodb.TableEncryption.DEFAULT
+            ),
+            encryption_key=self._table_key,
             removal_policy=self._removal_policy,
         )
         self._bucket = s3.Bucket(
             self,
             "ConfigBucket",
             bucket_name=bucket_name,
-            encryption=s3.BucketEncryption.S3_MANAGED,
+            encryption=(
+                s3.BucketEncryption.KMS
+                if self._bucket_key is not None
+                else s3.BucketEncryption.S3_MANAGED
+            ),
+            encryption_key=self._bucket_key,
+            bucket_key_enabled=True if self._bucket_key is not None else None,
             versioned=versioned,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,
             auto_delete_objects=auto_delete_objects,
             removal_policy=self._removal_policy,
+            server_access_logs_bucket=props.server_access_logs_bucket,
+            server_access_logs_prefix=(
+                f"{bucket_name}/"
+                if props.server_access_logs_bucket is not None
+                else None
+            ),
+        )
+        _registry.claim_name(self._table, _naming.TABLE_RULE.resource, table_name)
+        _registry.claim_name(
+            self._bucket, _naming.BUCKET_RULE.resource, bucket_name, global_name=True
+        )
+        self._failure_queue = _function.create_failure_queue(
+            self, "FailureQueue", suffix=suffix, removal_policy=self._removal_policy
         )
         environment = _function.base_environment(suffix, "environment-update-handler")
         environment.update(
@@ -180,11 +265,12 @@ class StateTracker(Construct):
             log_retention=props.log_retention,
             log_removal_policy=self._removal_policy,
             network=props.network,
+            failure_queue=self._failure_queue,
         )
 
         # Wire.
         # Read access as well as write: Powertools idempotency reads its records back.
-        self._table.grant_read_write_data(self._update_handler)
+        self.grant_read_write_state(self._update_handler)
         self.grant_read_baselines(self._update_handler)
         self._update_handler.add_to_role_policy(
             iam.PolicyStatement(
@@ -198,6 +284,15 @@ class StateTracker(Construct):
                 resources=[self._bucket.arn_for_objects(f"{state.BASELINE_PREFIX}*")],
             )
         )
+        _encryption.grant_key(
+            self._update_handler,
+            self._bucket_key,
+            _encryption.KEY_ENCRYPT_DECRYPT_ACTIONS,
+        )
+        self.acknowledge_function_findings(
+            self._update_handler, (state.BASELINE_PREFIX,)
+        )
+        self._acknowledge_resource_findings(props)
         if self._removal_policy != RemovalPolicy.DESTROY:
             Annotations.of(self).add_warning_v2(
                 RETAINED_NAME_WARNING_ID,
@@ -207,15 +302,18 @@ class StateTracker(Construct):
                 "fails with 'already exists' until they are deleted or imported.",
             )
 
-    def add_to_rule(self, rule: events.Rule, *, retry_attempts: int = 2) -> None:
+    def add_to_rule(
+        self, rule: events.Rule, *, retry_attempts: int = EVENT_TARGET_RETRY_ATTEMPTS
+    ) -> None:
         """Add the update handler as a target of ``rule``.
 
         Use this when the tracker runs without a ``DriftDetector``; the rule should
         match ``stack_update_event_pattern()``. ``retry_attempts`` is the number of
-        times EventBridge retries a failed asynchronous invocation.
+        times EventBridge retries a failed delivery before it sends the event to
+        the failure queue.
         """
         rule.add_target(
-            targets.LambdaFunction(self._update_handler, retry_attempts=retry_attempts)
+            event_target(self._update_handler, self._failure_queue, retry_attempts)
         )
 
     def forward_to_validator(self, validator: lambda_.IFunction) -> None:
@@ -238,11 +336,26 @@ class StateTracker(Construct):
         self._update_handler.add_environment(
             settings.ENV_VALIDATOR_FUNCTION, validator.function_name
         )
-        validator.grant_invoke(self._update_handler)
+        # Only the unqualified ARN: the handler invokes the function by name, so
+        # versions and aliases (the ARN with ":*") need no grant.
+        self._update_handler.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["lambda:InvokeFunction"], resources=[validator.function_arn]
+            )
+        )
 
     def grant_read_state(self, grantee: iam.IGrantable) -> None:
-        """Grant read access to the state table and to every object in the bucket."""
-        self._table.grant_read_data(grantee)
+        """Grant read access to the state table and to every object in the bucket.
+
+        With customer-managed keys, ``kms:Decrypt`` and ``kms:DescribeKey`` on them
+        are granted too.
+        """
+        iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=list(TABLE_READ_ACTIONS),
+            resource_arns=[self._table.table_arn],
+        )
+        _encryption.grant_key(grantee, self._table_key, _encryption.KEY_DECRYPT_ACTIONS)
         iam.Grant.add_to_principal(
             grantee=grantee,
             actions=["s3:GetObject"],
@@ -253,26 +366,92 @@ class StateTracker(Construct):
             actions=["s3:ListBucket"],
             resource_arns=[self._bucket.bucket_arn],
         )
+        _encryption.grant_key(
+            grantee, self._bucket_key, _encryption.KEY_DECRYPT_ACTIONS
+        )
 
     def grant_read_write_state(self, grantee: iam.IGrantable) -> None:
-        """Grant read and write access to the state table's items."""
-        self._table.grant_read_write_data(grantee)
+        """Grant read and write access to the state table's items.
+
+        With a customer-managed table key, the key's encrypt and decrypt actions are
+        granted too.
+        """
+        iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=[*TABLE_READ_ACTIONS, *TABLE_WRITE_ACTIONS],
+            resource_arns=[self._table.table_arn],
+        )
+        _encryption.grant_key(
+            grantee, self._table_key, _encryption.KEY_ENCRYPT_DECRYPT_ACTIONS
+        )
 
     def grant_read_baselines(self, grantee: iam.IGrantable) -> None:
-        """Grant ``s3:GetObject`` on the bucket's ``baselines/`` objects."""
+        """Grant ``s3:GetObject`` on the bucket's ``baselines/`` objects.
+
+        With a customer-managed bucket key, decrypt access to it is granted too.
+        """
         iam.Grant.add_to_principal(
             grantee=grantee,
             actions=["s3:GetObject"],
             resource_arns=[self._bucket.arn_for_objects(f"{state.BASELINE_PREFIX}*")],
         )
+        _encryption.grant_key(
+            grantee, self._bucket_key, _encryption.KEY_DECRYPT_ACTIONS
+        )
 
     def grant_write_reports(self, grantee: iam.IGrantable) -> None:
-        """Grant ``s3:PutObject`` on the bucket's ``reports/`` objects."""
+        """Grant ``s3:PutObject`` on the bucket's ``reports/`` objects.
+
+        With a customer-managed bucket key, its encrypt and decrypt actions are
+        granted too.
+        """
         iam.Grant.add_to_principal(
             grantee=grantee,
             actions=["s3:PutObject"],
             resource_arns=[self._bucket.arn_for_objects(f"{state.REPORT_PREFIX}*")],
         )
+        _encryption.grant_key(
+            grantee, self._bucket_key, _encryption.KEY_ENCRYPT_DECRYPT_ACTIONS
+        )
+
+    def acknowledge_function_findings(
+        self, function: lambda_.Function, prefixes: tuple[str, ...]
+    ) -> None:
+        """Acknowledge the wildcard resources a drift function's policy needs.
+
+        These are the stack ARN pattern and the bucket ``prefixes`` it reads or
+        writes, on the function role's default policy only.
+        """
+        role = function.role
+        if role is None:  # pragma: no cover - create_function always makes a role
+            raise DriftConstructsError(f"the function {function.node.path} has no role")
+        policy = role.node.find_child("DefaultPolicy")
+        acknowledge_stack_pattern(policy)
+        for prefix in prefixes:
+            _nag.acknowledge_resource(
+                policy,
+                _nag.WILDCARD_PERMISSION_RULE,
+                self._bucket.arn_for_objects(f"{prefix}*"),
+                f"the function reads or writes objects under {prefix} only, one per "
+                "stack and update, whose keys are made at run time",
+            )
+
+    def _acknowledge_resource_findings(self, props: StateTrackerProps) -> None:
+        if props.server_access_logs_bucket is None:
+            _nag.acknowledge(
+                self._bucket,
+                _nag.ACCESS_LOGS_RULE,
+                "only the drift functions read and write this bucket, and CloudTrail "
+                "records their calls; pass server_access_logs_bucket to log access",
+            )
+        if not self._point_in_time_recovery:
+            _nag.acknowledge(
+                self._table,
+                _nag.PITR_RULE,
+                "point-in-time recovery is off by design in the test profile, "
+                "which is for short-lived environments; the production profile "
+                "turns it on",
+            )
 
     @property
     def environment_suffix(self) -> str:
@@ -314,14 +493,64 @@ class StateTracker(Construct):
         """Days history items stay in the table."""
         return self._history_ttl_days
 
+    @property
+    def failure_queue(self) -> sqs.IQueue:
+        """Queue of events that the functions or the rule target failed to process."""
+        return self._failure_queue
 
-def stack_arn_pattern(scope: Construct) -> str:
+    @property
+    def table_encryption_key(self) -> kms.IKey | None:
+        """Customer-managed key of the table, passed or created, if any."""
+        return self._table_key
+
+    @property
+    def bucket_encryption_key(self) -> kms.IKey | None:
+        """Customer-managed key of the bucket, passed or created, if any."""
+        return self._bucket_key
+
+
+def stack_arn_pattern(scope: IConstruct) -> str:
     """Return ``arn:<partition>:cloudformation:<region>:<account>:stack/*``."""
     return Stack.of(scope).format_arn(
         service="cloudformation",
         resource="stack",
         resource_name="*",
         arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+    )
+
+
+def acknowledge_stack_pattern(policy: IConstruct) -> None:
+    """Acknowledge the stack ARN pattern in a drift function's ``policy``."""
+    _nag.acknowledge_resource(
+        policy,
+        _nag.WILDCARD_PERMISSION_RULE,
+        stack_arn_pattern(policy),
+        "the function reads any stack of its account and region, because every "
+        "stack there can send an update event; the names are unknown at synth",
+    )
+
+
+def event_target(
+    function: lambda_.IFunction,
+    failure_queue: sqs.IQueue,
+    retry_attempts: int = EVENT_TARGET_RETRY_ATTEMPTS,
+) -> targets.LambdaFunction:
+    """Return a rule target for ``function`` that sends undelivered events to a queue.
+
+    EventBridge retries a failed delivery ``retry_attempts`` times within an hour,
+    then puts the event in ``failure_queue``. CDK adds a queue policy statement that
+    lets events.amazonaws.com send messages from this rule only.
+    """
+    if isinstance(retry_attempts, bool) or not 0 <= retry_attempts <= 185:
+        raise DriftConstructsError(
+            "retry_attempts must be a whole number from 0 to 185 (EventBridge's "
+            f"limit), got {retry_attempts!r}"
+        )
+    return targets.LambdaFunction(
+        function,
+        dead_letter_queue=failure_queue,
+        retry_attempts=retry_attempts,
+        max_event_age=_function.MAX_EVENT_AGE,
     )
 
 

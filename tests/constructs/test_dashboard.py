@@ -116,8 +116,17 @@ def test_alarm_on_drifted_stacks(template: Template) -> None:
     )
 
 
+def alarm_named(template: Template, name: str) -> dict[str, Any]:
+    found = template.find_resources(
+        "AWS::CloudWatch::Alarm", {"Properties": {"AlarmName": name}}
+    )
+    assert len(found) == 1, f"expected one alarm {name}, found {sorted(found)}"
+    alarm: dict[str, Any] = next(iter(found.values()))
+    return alarm
+
+
 def test_alarm_notifies_topic(template: Template) -> None:
-    alarm = only_resource(template, "AWS::CloudWatch::Alarm")
+    alarm = alarm_named(template, "infrastructure-drift-detected-dev")
     actions = alarm["Properties"]["AlarmActions"]
     assert actions == [{"Ref": actions[0]["Ref"]}]
     assert actions[0]["Ref"].startswith("DetectorAlertTopic")
@@ -130,7 +139,8 @@ def test_alarm_on_dashboard(body: dict[str, Any]) -> None:
         if "annotations" in widget["properties"]
         and "alarms" in widget["properties"]["annotations"]
     ]
-    assert len(alarm_widgets) == 1
+    # The drift alarm and the failure queue alarm.
+    assert len(alarm_widgets) == 2
 
 
 def test_dashboard_url(built: tuple[cdk.Stack, DriftDashboard]) -> None:

@@ -81,11 +81,10 @@ def validator_statements(template: Template) -> list[dict[str, Any]]:
             }
         },
     )
-    assert len(policies) == 1
-    policy = next(iter(policies.values()))
-    statements: list[dict[str, Any]] = policy["Properties"]["PolicyDocument"][
-        "Statement"
-    ]
+    assert policies
+    statements: list[dict[str, Any]] = []
+    for policy in policies.values():
+        statements.extend(policy["Properties"]["PolicyDocument"]["Statement"])
     return statements
 
 

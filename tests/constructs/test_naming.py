@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+import string
 
 import aws_cdk as cdk
+import boto3
 import pytest
-from aws_cdk.assertions import Annotations, Match
+from aws_cdk.assertions import Annotations, Match, Template
 from construct_helpers import new_stack
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -29,7 +31,29 @@ AWS_NAME_RULES: dict[str, tuple[re.Pattern[str], int, int]] = {
     "rule": (re.compile(r"[A-Za-z0-9_.-]+"), 1, 64),
     "dashboard": (re.compile(r"[A-Za-z0-9_-]+"), 1, 255),
     "alarm": (re.compile(r"[A-Za-z0-9_-]+"), 1, 255),
+    "queue": (re.compile(r"[A-Za-z0-9_-]+"), 1, 80),
+    "log group": (re.compile(r"[A-Za-z0-9_./#-]+"), 1, 512),
 }
+
+
+def botocore_regions() -> list[str]:
+    session = boto3.session.Session()
+    regions: set[str] = set()
+    for partition in session.get_available_partitions():
+        regions.update(session.get_available_regions("s3", partition_name=partition))
+    return sorted(regions)
+
+
+REGIONS = botocore_regions()
+SUFFIXES = st.one_of(
+    st.text(max_size=70),
+    st.text(alphabet=string.ascii_letters + string.digits + "-_.!/ ", max_size=70),
+    st.from_regex(r"[a-z0-9][a-z0-9-]{0,30}[a-z0-9]", fullmatch=True),
+)
+ACCOUNTS = st.one_of(
+    st.from_regex(r"\d{12}", fullmatch=True), st.just(cdk.Aws.ACCOUNT_ID)
+)
+REGION_NAMES = st.one_of(st.sampled_from(REGIONS), st.just(cdk.Aws.REGION))
 
 
 def build_all_names(suffix: str, account: str, region: str) -> dict[str, list[str]]:
@@ -43,7 +67,12 @@ def build_all_names(suffix: str, account: str, region: str) -> dict[str, list[st
         "topic": [_naming.alert_topic_name(suffix)],
         "rule": [_naming.stack_update_rule_name(suffix)],
         "dashboard": [_naming.dashboard_name(suffix)],
-        "alarm": [_naming.drift_alarm_name(suffix)],
+        "alarm": [_naming.drift_alarm_name(suffix), _naming.failure_alarm_name(suffix)],
+        "queue": [_naming.failure_queue_name(suffix)],
+        "log group": [
+            _naming.function_log_group_name(_naming.update_function_name(suffix)),
+            _naming.function_log_group_name(_naming.validator_function_name(suffix)),
+        ],
     }
 
 
@@ -189,3 +218,50 @@ def test_names_valid_or_library_error(suffix: str, account: str, region: str) ->
         for value in values:
             assert min_length <= len(value) <= max_length, (kind, value)
             assert pattern.fullmatch(value), (kind, value)
+
+
+def test_botocore_regions_loaded() -> None:
+    assert "ap-southeast-2" in REGIONS
+    assert max(len(region) for region in REGIONS) <= _naming.MAX_REGION_LENGTH
+
+
+@settings(max_examples=300, deadline=None)
+@given(suffix=SUFFIXES, account=ACCOUNTS, region=REGION_NAMES)
+def test_names_any_environment(suffix: str, account: str, region: str) -> None:
+    try:
+        names = build_all_names(suffix, account, region)
+    except DriftConstructsError:
+        return
+    for kind, values in names.items():
+        pattern, min_length, max_length = AWS_NAME_RULES[kind]
+        for value in values:
+            if cdk.Token.is_unresolved(value):
+                # Only the bucket name holds the account and region; its fixed part
+                # was checked with their longest values.
+                assert kind == "bucket", value
+                continue
+            assert min_length <= len(value) <= max_length, (kind, value)
+            assert pattern.fullmatch(value), (kind, value)
+
+
+@settings(max_examples=5, deadline=None)
+@given(
+    suffix=SUFFIXES,
+    account=st.one_of(st.from_regex(r"\d{12}", fullmatch=True), st.none()),
+    region=st.one_of(st.sampled_from(REGIONS), st.none()),
+)
+def test_reference_stack_any_input(
+    suffix: str, account: str | None, region: str | None
+) -> None:
+    from reference_stack import DriftReferenceStack
+
+    app = cdk.App()
+    environment = cdk.Environment(account=account, region=region)
+    try:
+        stack = DriftReferenceStack(
+            app, "Reference", environment_suffix=suffix, env=environment
+        )
+    except DriftConstructsError:
+        return
+    template = Template.from_stack(stack).to_json()
+    assert template["Resources"]

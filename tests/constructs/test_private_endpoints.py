@@ -37,7 +37,7 @@ def build(stack: cdk.Stack, **props: Any) -> PrivateEndpoints:
 def network_template() -> Template:
     stack = new_stack()
     network = build(stack)
-    StateTracker(
+    tracker = StateTracker(
         stack,
         "Tracker",
         StateTrackerProps(environment_suffix="dev", network=network),
@@ -45,7 +45,9 @@ def network_template() -> Template:
     DriftDetector(
         stack,
         "Detector",
-        DriftDetectorProps(environment_suffix="dev", network=network),
+        DriftDetectorProps(
+            environment_suffix="dev", network=network, state_tracker=tracker
+        ),
     )
     return Template.from_stack(stack)
 

@@ -1,0 +1,101 @@
+"""App-wide record of physical names and export names, to reject duplicates at synth.
+
+Two stacks of one app that deploy to the same account and region cannot both create a
+table, function, queue or export of the same name: the second deployment fails.
+``claim_name`` records each name with the stack's account and region and raises
+``DriftConstructsError`` when another construct of the same app already claimed it
+for a place the two could share. S3 bucket names are global, so they are compared
+without account and region.
+
+An unresolved account or region may be any value, so it matches every account or
+region. Two environment-agnostic stacks with the same suffix therefore conflict.
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
+
+import aws_cdk as cdk
+
+from constructs import Construct, IConstruct
+
+from . import _naming
+from .errors import DriftConstructsError
+
+
+@dataclass(frozen=True)
+class _Claim:
+    account: str | None
+    region: str | None
+    path: str
+
+
+_claims: weakref.WeakKeyDictionary[IConstruct, dict[tuple[str, str], list[_Claim]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _fixed(value: str) -> str | None:
+    return None if cdk.Token.is_unresolved(value) else value
+
+
+def _overlaps(first: str | None, second: str | None) -> bool:
+    return first is None or second is None or first == second
+
+
+def claim_name(
+    scope: IConstruct, resource: str, name: str, *, global_name: bool = False
+) -> None:
+    """Record that ``scope`` creates the ``resource`` called ``name``.
+
+    ``resource`` is the kind of name as it appears in messages, for example
+    "DynamoDB table name". A name that is an unresolved token is not recorded.
+
+    Raises:
+        DriftConstructsError: when a construct of the same app already claimed the
+            same name for the same kind of resource in an account and region that
+            may be the same as this one's (any account and region when
+            ``global_name``).
+    """
+    if cdk.Token.is_unresolved(name):
+        return
+    stack = cdk.Stack.of(scope)
+    claim = _Claim(
+        account=None if global_name else _fixed(stack.account),
+        region=None if global_name else _fixed(stack.region),
+        path=scope.node.path,
+    )
+    names = _claims.setdefault(scope.node.root, {})
+    existing = names.setdefault((resource, name), [])
+    for other in existing:
+        if _overlaps(other.account, claim.account) and _overlaps(
+            other.region, claim.region
+        ):
+            where = "" if global_name else " in the same account and region"
+            raise DriftConstructsError(
+                f"the {resource} {name!r} of {claim.path!r} is already used by "
+                f"{other.path!r}{where}, and the second deployment would fail; give "
+                "each environment its own environment_suffix (for example 'dev' and "
+                "'prod') or deploy the stacks to different accounts or regions"
+            )
+    existing.append(claim)
+
+
+EXPORT_NAME_RESOURCE = _naming.EXPORT_RULE.resource
+
+
+def add_exported_output(
+    scope: Construct, output_id: str, *, value: str, export_name: str
+) -> cdk.CfnOutput:
+    """Add a stack output exported as ``export_name``, checked across the whole app.
+
+    Raises:
+        DriftConstructsError: when the export name is invalid, or when another stack
+            of the app that may deploy to the same account and region already
+            exports the same name.
+    """
+    _naming.check_export_name("export_name", export_name)
+    output = cdk.CfnOutput(scope, output_id, value=value, export_name=export_name)
+    claim_name(output, EXPORT_NAME_RESOURCE, export_name)
+    return output
