@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from collections.abc import Sequence
 from datetime import datetime, timezone
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 from .drift_runtime.alerts import coverage_line
 from .drift_runtime.model import CheckResult, Verdict
@@ -28,8 +29,28 @@ class CommandError(Exception):
     """Raised for an error the CLI reports in one line and exit code 3."""
 
 
+class _ArgumentParser(argparse.ArgumentParser):
+    """Argument parser whose usage errors exit 3, apart from the verdict codes."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_ERROR, f"{self.prog}: error: {message}\n")
+
+
+def _timeout_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(
+            f"invalid timeout {text!r}: expected a positive number of seconds"
+        )
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _ArgumentParser(
         prog="drift-constructs",
         description="Check CloudFormation stacks for drift with your AWS credentials.",
     )
@@ -51,7 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--stack", required=True, help="stack name or stack ARN")
     check.add_argument(
         "--timeout",
-        type=float,
+        type=_timeout_seconds,
         default=DEFAULT_TIMEOUT_SECONDS,
         help=f"seconds to wait for detection (default {DEFAULT_TIMEOUT_SECONDS:g})",
     )
@@ -62,6 +83,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     compare.add_argument("--left", required=True, help="first stack name or ARN")
     compare.add_argument("--right", required=True, help="second stack name or ARN")
+    compare.add_argument(
+        "--left-environment",
+        help="environment name in the left stack's names (default: from stack names)",
+    )
+    compare.add_argument(
+        "--right-environment",
+        help="environment name in the right stack's names (default: from stack names)",
+    )
     add_common(compare)
     return parser
 
@@ -98,7 +127,11 @@ def resolve_stack_arn(cloudformation: Any, stack: str) -> str:
 def _run_check(args: argparse.Namespace) -> CheckResult:
     from .drift_runtime.detection import run_check
 
-    cloudformation = _client("cloudformation", args.region, args.endpoint_url)
+    region = args.region
+    if region is None and args.stack.startswith("arn:"):
+        # A stack ARN names its region: arn:partition:cloudformation:region:...
+        region = args.stack.split(":")[3] or None
+    cloudformation = _client("cloudformation", region, args.endpoint_url)
     stack_arn = resolve_stack_arn(cloudformation, args.stack)
     deadline = time.monotonic() + args.timeout
     return run_check(
@@ -184,7 +217,15 @@ def _compare(args: argparse.Namespace, out: TextIO) -> int:
     for stack in (args.left, args.right):
         stack_arn = resolve_stack_arn(cloudformation, stack)
         documents.append(capture_baseline(cloudformation, stack_arn, now))
-    differences = compare_environments(documents[0], documents[1])
+    try:
+        differences = compare_environments(
+            documents[0],
+            documents[1],
+            left_environment=args.left_environment,
+            right_environment=args.right_environment,
+        )
+    except ValueError as error:
+        raise CommandError(str(error)) from error
     if args.json:
         document = {
             "left": args.left,

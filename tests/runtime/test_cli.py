@@ -179,7 +179,7 @@ def test_compare_prints_differences(
         source="baseline",
     )
 
-    def fake_compare(left: Any, right: Any) -> list[ResourceDrift]:
+    def fake_compare(left: Any, right: Any, **environments: Any) -> list[ResourceDrift]:
         return [drift]
 
     monkeypatch.setattr(baseline, "compare_environments", fake_compare, raising=False)
@@ -189,3 +189,37 @@ def test_compare_prints_differences(
     assert code == 1
     document = json.loads(capsys.readouterr().out)
     assert document["differences"][0]["differences"][0]["path"] == "/VisibilityTimeout"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["check"],
+        ["check", "--stack", "app-dev", "--bogus"],
+        ["check", "--stack", "app-dev", "--timeout", "abc"],
+        ["check", "--stack", "app-dev", "--timeout", "nan"],
+        ["check", "--stack", "app-dev", "--timeout", "-5"],
+        ["unknown-command"],
+    ],
+)
+def test_usage_errors_exit_3(argv: list[str]) -> None:
+    with pytest.raises(SystemExit) as raised:
+        cli.main(argv)
+
+    assert raised.value.code == 3
+
+
+def test_compare_without_environment_names_fails_cleanly(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def fake_capture(cloudformation: Any, arn: str, now: Any) -> dict[str, Any]:
+        return {"stack_name": arn.split("/")[1], "resources": {}}
+
+    monkeypatch.setattr(baseline, "capture_baseline", fake_capture, raising=False)
+    left = "arn:aws:cloudformation:us-east-1:111111111111:stack/app/u1"
+    right = "arn:aws:cloudformation:us-east-1:111111111111:stack/app2/u2"
+
+    code = cli.main(["compare", "--left", left, "--right", right])
+
+    assert code == 3
+    assert "error:" in capsys.readouterr().err

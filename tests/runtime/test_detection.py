@@ -10,6 +10,7 @@ from drift_constructs.drift_runtime import metrics
 from drift_constructs.drift_runtime.detection import (
     RetryPolicy,
     parse_detection_failures,
+    resource_result,
     run_check,
 )
 from drift_constructs.drift_runtime.model import DifferenceType, Verdict
@@ -83,6 +84,7 @@ def test_detection_failed_plain_reason() -> None:
         "[1, 2]",
         '{"Failures": "x"}',
         '{"Failures": [1, {"X": 1}]}',
+        "[" * 100_000,
     ],
 )
 def test_failure_parser_tolerates_any_text(reason: str | None) -> None:
@@ -335,3 +337,35 @@ def test_other_client_error_fails() -> None:
     assert result.failure_reason == (
         "DetectStackDrift failed: ValidationError: Stack with id app-dev does not exist"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("null", "null"),
+        ("true", "true"),
+        ("NaN", "NaN"),
+        ("1e999", "1e999"),
+        ("123", "123"),
+        ("[" * 100_000, "[" * 100_000),
+        ('{"Status": "Enabled"}', {"Status": "Enabled"}),
+        ('[{"Key": "a"}]', [{"Key": "a"}]),
+    ],
+)
+def test_difference_values_keep_scalar_text(text: str, value: object) -> None:
+    raw = {
+        "LogicalResourceId": "Queue",
+        "StackResourceDriftStatus": "MODIFIED",
+        "PropertyDifferences": [
+            {
+                "PropertyPath": "/Tags/0/Value",
+                "ExpectedValue": text,
+                "ActualValue": "prod",
+                "DifferenceType": "NOT_EQUAL",
+            }
+        ],
+    }
+
+    difference = resource_result(raw).differences[0]
+
+    assert difference.expected == value

@@ -153,3 +153,28 @@ class LogLines(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.records.append(self.format(record))
+
+
+@pytest.mark.parametrize(
+    "stack_id",
+    [
+        STACK_ARN + "\n",
+        STACK_ARN.replace("uuid-2", "uuid 2"),
+        "prefix " + STACK_ARN,
+    ],
+)
+def test_arn_with_stray_text_is_invalid(stack_id: str) -> None:
+    event = stack_event("UPDATE_COMPLETE")
+    event["detail"]["stack-id"] = stack_id
+
+    with pytest.raises(InvalidEventError):
+        parse_event(event)
+
+
+def test_far_future_time_falls_back_to_now() -> None:
+    event = stack_event("UPDATE_COMPLETE")
+    event["time"] = "9999-12-31T00:00:00Z"
+
+    parsed = parse_event(event)
+
+    assert parsed.time.year < 9999

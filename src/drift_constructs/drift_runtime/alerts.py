@@ -15,8 +15,11 @@ from urllib.parse import quote
 
 from .model import CheckResult, Verdict
 
-# SNS rejects subjects longer than 100 characters.
+# SNS rejects subjects longer than 100 characters and messages over 256 KiB.
 MAX_SUBJECT_LENGTH = 100
+MAX_BODY_BYTES = 250_000
+# Longer property values are shortened in the message; the stored report keeps them.
+MAX_VALUE_LENGTH = 300
 ALERT = "alert"
 RECOVERY = "recovery"
 
@@ -97,8 +100,32 @@ def _value(value: Any) -> str:
     if value is None:
         return "(absent)"
     if isinstance(value, str):
-        return value
-    return json.dumps(value, sort_keys=True, default=str)
+        text = value
+    else:
+        text = json.dumps(value, sort_keys=True, default=str)
+    if len(text) > MAX_VALUE_LENGTH:
+        return f"{text[:MAX_VALUE_LENGTH]}... ({len(text)} characters in all)"
+    return text
+
+
+def _fit_body(lines: list[str]) -> str:
+    """Join the lines, dropping the last ones that would exceed SNS's size limit."""
+    body = "\n".join(lines)
+    if len(body.encode()) <= MAX_BODY_BYTES:
+        return body
+    kept: list[str] = []
+    size = 0
+    for line in lines:
+        size += len(line.encode()) + 1
+        if size > MAX_BODY_BYTES - 200:
+            break
+        kept.append(line)
+    dropped = len(lines) - len(kept)
+    kept.append(
+        f"... {dropped} more line(s) left out to fit the SNS message size limit; "
+        "the full report is stored in the config bucket."
+    )
+    return "\n".join(kept)
 
 
 def coverage_line(result: CheckResult) -> str:
@@ -153,8 +180,9 @@ def _body(
             where = ignored.path or "whole resource"
             lines.append(f"- {ignored.logical_id} {where}: {ignored.reason}")
 
-    lines += ["", f"Drift details: {console_url(result.stack_id, region, partition)}"]
-    return "\n".join(lines)
+    # The console link goes first so it survives when the end of the body is cut.
+    link = f"Drift details: {console_url(result.stack_id, region, partition)}"
+    return _fit_body([*lines[:5], link, *lines[5:]])
 
 
 def build_alert(

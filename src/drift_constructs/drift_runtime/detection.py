@@ -139,7 +139,7 @@ def parse_detection_failures(reason: str | None) -> dict[str, str]:
         return {}
     try:
         document = json.loads(reason)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):
         return {}
     failures = document.get("Failures") if isinstance(document, dict) else None
     if not isinstance(failures, list):
@@ -158,13 +158,16 @@ def parse_detection_failures(reason: str | None) -> dict[str, str]:
 
 
 def _json_value(text: Any) -> Any:
-    # Drift differences carry values as JSON text; keep the text when it is not JSON.
-    if not isinstance(text, str):
+    # Drift differences carry objects and arrays as JSON text but scalars as bare
+    # text, so "null", "true" or "NaN" may be real string values: decode only what
+    # decodes to an object or an array, and keep every other value as its text.
+    if not isinstance(text, str) or not text.lstrip().startswith(("{", "[")):
         return text
     try:
-        return json.loads(text)
-    except ValueError:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
         return text
+    return value if isinstance(value, (dict, list)) else text
 
 
 def _difference(raw: dict[str, Any]) -> PropertyDifference:

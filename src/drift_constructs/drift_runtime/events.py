@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 EVENT_SOURCE = "aws.cloudformation"
@@ -26,8 +26,8 @@ CHECKED_STATUSES = (
 )
 
 _STACK_ARN = re.compile(
-    r"^arn:(?P<partition>aws[a-z-]*):cloudformation:(?P<region>[a-z0-9-]+):"
-    r"(?P<account>\d{12}):stack/(?P<name>[A-Za-z][A-Za-z0-9-]{0,127})/(?P<uuid>[^/]+)$"
+    r"arn:(?P<partition>aws[a-z-]*):cloudformation:(?P<region>[a-z0-9-]+):"
+    r"(?P<account>\d{12}):stack/(?P<name>[A-Za-z][A-Za-z0-9-]{0,127})/(?P<uuid>[^/\s]+)"
 )
 
 
@@ -75,7 +75,7 @@ def parse_stack_arn(arn: str) -> StackArn:
     Raises:
         InvalidEventError: when ``arn`` is not a CloudFormation stack ARN.
     """
-    match = _STACK_ARN.match(arn) if isinstance(arn, str) else None
+    match = _STACK_ARN.fullmatch(arn) if isinstance(arn, str) else None
     if match is None:
         raise InvalidEventError("invalid stack ARN", stack_arn=str(arn)[:300])
     return StackArn(
@@ -88,13 +88,20 @@ def parse_stack_arn(arn: str) -> StackArn:
 
 
 def _parse_time(value: Any) -> datetime:
+    # The time only orders history items, so an unparsable time, or one more than a
+    # day ahead (which would also overflow TTL arithmetic), falls back to now.
+    now = datetime.now(timezone.utc)
     if not isinstance(value, str):
-        return datetime.now(timezone.utc)
+        return now
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        return datetime.now(timezone.utc)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+        return now
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    if parsed > now + timedelta(days=1):
+        return now
+    return parsed
 
 
 def parse_event(event: Any) -> StackEvent:
