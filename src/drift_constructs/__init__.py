@@ -8,22 +8,63 @@ every resource name so several environments share one account and region:
 * ``DriftDetector``: stack update rule, drift validator and alert topic.
 * ``DriftDashboard``: CloudWatch dashboard and drift alarm.
 
-Invalid props raise ``DriftConstructsError`` when the construct is created.
+Invalid props raise ``DriftConstructsError`` when the construct is created, and so
+does a table, function, queue, alarm or export name that another stack of the same app
+already uses in the same account and region (``add_exported_output`` adds outputs
+with that check).
 """
 
 from __future__ import annotations
 
-from .dashboard import DriftDashboard, DriftDashboardProps
-from .drift_detector import (
-    STACK_SUCCESS_STATUSES,
-    DriftDetector,
-    DriftDetectorProps,
-    stack_update_event_pattern,
-)
-from .drift_runtime.ignore import IgnoreRule
-from .errors import DriftConstructsError
-from .private_endpoints import PrivateEndpoints, PrivateEndpointsProps
-from .state_tracker import StateTracker, StateTrackerProps
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._registry import add_exported_output
+    from .dashboard import DriftDashboard, DriftDashboardProps
+    from .drift_detector import (
+        STACK_SUCCESS_STATUSES,
+        DriftDetector,
+        DriftDetectorProps,
+        stack_update_event_pattern,
+    )
+    from .drift_runtime.ignore import IgnoreRule
+    from .errors import DriftConstructsError
+    from .private_endpoints import PrivateEndpoints, PrivateEndpointsProps
+    from .state_tracker import StateTracker, StateTrackerProps
+
+# Public names and the modules that define them. They are imported on first access,
+# so the command line and the Lambda code, which need no aws-cdk-lib, start without
+# paying for its import (about a second).
+_EXPORTS = {
+    "STACK_SUCCESS_STATUSES": ".drift_detector",
+    "DriftConstructsError": ".errors",
+    "DriftDashboard": ".dashboard",
+    "DriftDashboardProps": ".dashboard",
+    "DriftDetector": ".drift_detector",
+    "DriftDetectorProps": ".drift_detector",
+    "IgnoreRule": ".drift_runtime.ignore",
+    "PrivateEndpoints": ".private_endpoints",
+    "PrivateEndpointsProps": ".private_endpoints",
+    "StateTracker": ".state_tracker",
+    "StateTrackerProps": ".state_tracker",
+    "add_exported_output": "._registry",
+    "stack_update_event_pattern": ".drift_detector",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _EXPORTS.get(name)
+    if module_name is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module_name, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
+
 
 __all__ = [
     "STACK_SUCCESS_STATUSES",
@@ -37,5 +78,6 @@ __all__ = [
     "PrivateEndpointsProps",
     "StateTracker",
     "StateTrackerProps",
+    "add_exported_output",
     "stack_update_event_pattern",
 ]
