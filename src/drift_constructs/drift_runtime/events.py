@@ -147,3 +147,24 @@ def parse_event(event: Any) -> StackEvent:
         status_reason=reason if isinstance(reason, str) else "",
         time=_parse_time(event.get("time")),
     )
+
+
+def accept_event(event: Any, logger: Any) -> StackEvent | dict[str, Any]:
+    """Parse an event for a handler, or log why it is skipped.
+
+    Returns:
+        The parsed event when its status starts a check. Otherwise the handler's
+        response for a skipped event (``{"skipped": ...}``), after one log line.
+    """
+    try:
+        stack_event = parse_event(event)
+    except InvalidEventError as error:
+        logger.warning(
+            "skipped invalid event", extra={"problem": str(error), **error.fields}
+        )
+        return {"skipped": "invalid event"}
+    logger.append_keys(event_id=stack_event.event_id, stack_arn=stack_event.stack.arn)
+    if not stack_event.is_checked:
+        logger.info("skipped stack status", extra={"status": stack_event.status})
+        return {"skipped": f"status {stack_event.status}"}
+    return stack_event

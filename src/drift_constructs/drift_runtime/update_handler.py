@@ -28,24 +28,17 @@ from aws_lambda_powertools import Logger
 
 from . import metrics as metric_names
 from . import state
-from .events import InvalidEventError, StackEvent, parse_event
+from .events import StackEvent, accept_event
 
 logger = Logger()
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Record one stack update; see the module documentation for the contract."""
-    try:
-        stack_event = parse_event(event)
-    except InvalidEventError as error:
-        logger.warning(
-            "skipped invalid event", extra={"problem": str(error), **error.fields}
-        )
-        return {"skipped": "invalid event"}
-    logger.append_keys(event_id=stack_event.event_id, stack_arn=stack_event.stack.arn)
-    if not stack_event.is_checked:
-        logger.info("skipped stack status", extra={"status": stack_event.status})
-        return {"skipped": f"status {stack_event.status}"}
+    accepted = accept_event(event, logger)
+    if isinstance(accepted, dict):
+        return accepted
+    stack_event = accepted
 
     from . import clients
     from .handler_support import ConfigurationError, HandlerConfig, run_idempotent
