@@ -159,8 +159,8 @@ def parse_detection_failures(reason: str | None) -> dict[str, str]:
 
 def _json_value(text: Any) -> Any:
     # Drift differences carry objects and arrays as JSON text but scalars as bare
-    # text, so "null", "true" or "NaN" may be real string values: decode only what
-    # decodes to an object or an array, and keep every other value as its text.
+    # text, so "null", "true" or "NaN" may be real string values. Only objects and
+    # arrays are decoded, and every other value keeps its text.
     if not isinstance(text, str) or not text.lstrip().startswith(("{", "[")):
         return text
     try:
