@@ -1,4 +1,4 @@
-"""run_check against a stubbed CloudFormation client (cases C1 to C4 and throttling)."""
+"""run_check with stubbed CloudFormation: failures, pages, coverage, throttling."""
 
 from __future__ import annotations
 

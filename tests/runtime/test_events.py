@@ -1,4 +1,4 @@
-"""Event parsing and skipping (case C5): skipped events make no AWS call."""
+"""Event parsing and skipping: skipped events make no AWS call."""
 
 from __future__ import annotations
 
