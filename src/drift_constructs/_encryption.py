@@ -117,7 +117,7 @@ def allow_topic_publishers(scope: Construct, key: kms.IKey, topic: sns.Topic) ->
     Adds one key policy statement and one topic policy statement per service, each
     limited to the stack's account (``aws:SourceAccount``) and to the service's rules
     or alarms in the stack's region (``aws:SourceArn``). A key this stack does not
-    own keeps its policy, so a warning tells the caller to add the statements.
+    own keeps its policy, so a warning asks the caller to add the statements.
     """
     stack = Stack.of(scope)
     missing: list[str] = []

@@ -75,7 +75,7 @@ class StateTrackerProps:
             the table and the bucket outlive the stack with their fixed names. A
             new deployment with the same ``environment_suffix`` then fails until
             they are deleted or imported, and the construct adds a warning
-            annotation that says so.
+            annotation that warns about it.
             Default: RETAIN when ``production``, else DESTROY.
         point_in_time_recovery: Whether the table has point-in-time recovery.
             Default: the value of ``production``.

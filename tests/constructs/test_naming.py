@@ -236,8 +236,8 @@ def test_names_any_environment(suffix: str, account: str, region: str) -> None:
         pattern, min_length, max_length = AWS_NAME_RULES[kind]
         for value in values:
             if cdk.Token.is_unresolved(value):
-                # Only the bucket name holds the account and region; its fixed part
-                # was checked with their longest values.
+                # Only the bucket name contains the account and region, and its
+                # fixed part was checked with their longest values.
                 assert kind == "bucket", value
                 continue
             assert min_length <= len(value) <= max_length, (kind, value)

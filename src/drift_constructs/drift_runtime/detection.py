@@ -277,7 +277,7 @@ def run_check(
         baseline_findings: drifts and unchecked resources of the baseline comparison,
             merged into the verdict.
 
-    The result's ``extra`` holds ``total_resources`` and ``api_calls`` (calls per
+    The result's ``extra`` contains ``total_resources`` and ``api_calls`` (calls per
     operation, retries included).
     """
     caller = _Caller(

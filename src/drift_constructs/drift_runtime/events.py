@@ -34,7 +34,7 @@ _STACK_ARN = re.compile(
 class InvalidEventError(ValueError):
     """Raised when an event is not a well-formed stack status change.
 
-    ``fields`` holds structured details for the log record, never the raw event.
+    ``fields`` contains structured details for the log record, never the raw event.
     """
 
     def __init__(self, message: str, **fields: Any) -> None:

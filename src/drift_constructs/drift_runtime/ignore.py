@@ -1,4 +1,4 @@
-"""Ignore rules: drift that a team has decided not to be told about.
+"""Ignore rules: drift that a team accepts and wants no alert for.
 
 A rule matches a drifted resource or one of its property differences when every field
 it sets matches; fields left as ``None`` match anything. The constructs serialise the
