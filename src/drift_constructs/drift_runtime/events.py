@@ -14,6 +14,13 @@ from typing import Any
 
 EVENT_SOURCE = "aws.cloudformation"
 DETAIL_TYPE = "CloudFormation Stack Status Change"
+# Sent when a drift detection changes status. Its detail carries the stack ARN, the
+# detection id and the detection status, so a check finishes on this event instead of
+# polling DescribeStackDriftDetectionStatus.
+DRIFT_DETAIL_TYPE = "CloudFormation Drift Detection Status Change"
+# Detection statuses after which the results can be read. The constructs build the
+# drift status rule's pattern from this tuple; DETECTION_IN_PROGRESS is skipped.
+FINISHED_DETECTION_STATUSES = ("DETECTION_COMPLETE", "DETECTION_FAILED")
 
 # Stack statuses after which a stack's resources are stable and worth checking. The
 # constructs build the EventBridge rule pattern from this tuple, and the handlers skip

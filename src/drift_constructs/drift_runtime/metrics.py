@@ -26,6 +26,11 @@ FAILED_CHECKS = "FailedChecks"
 # 1 per recorded stack update.
 STACK_UPDATES = "StackUpdates"
 
+# Stacks one sweep queued for a check, and stacks it left out because their last
+# detection is recent or still running.
+SWEPT_STACKS = "SweptStacks"
+SKIPPED_STACKS = "SkippedStacks"
+
 ALL_METRICS = (
     DRIFTED_STACKS,
     DRIFTED_RESOURCES,
@@ -33,4 +38,6 @@ ALL_METRICS = (
     CHECKED_RESOURCES,
     FAILED_CHECKS,
     STACK_UPDATES,
+    SWEPT_STACKS,
+    SKIPPED_STACKS,
 )
