@@ -31,8 +31,12 @@ def fake_aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     # boto3's default session caches credentials; start each test from the environment.
     monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
     CACHED_CLIENT.cache_clear()
+    clients._sessions.clear()
+    clients.set_own_account(None)
     yield
     CACHED_CLIENT.cache_clear()
+    clients._sessions.clear()
+    clients.set_own_account(None)
 
 
 @pytest.fixture(autouse=True)

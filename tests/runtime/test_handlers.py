@@ -1,9 +1,14 @@
-"""Both handlers against moto DynamoDB, S3, SNS and SQS, with stubbed CloudFormation."""
+"""Both handlers against moto DynamoDB, S3, SNS and SQS, with stubbed CloudFormation.
+
+A check spans two validator invocations: the stack event starts the detection and
+the drift status event finishes it. ``check`` below runs both.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from typing import Any
 
 import boto3
@@ -33,8 +38,15 @@ PARTITION = state.stack_partition_key(
 )
 
 
+def now_text() -> str:
+    return datetime.now(timezone.utc).isoformat()
+
+
 def stack_event(
-    event_id: str = "evt-1", status: str = "UPDATE_COMPLETE"
+    event_id: str = "evt-1",
+    status: str = "UPDATE_COMPLETE",
+    time: str | None = None,
+    stack_arn: str = STACK_ARN,
 ) -> dict[str, Any]:
     return {
         "version": "0",
@@ -43,13 +55,53 @@ def stack_event(
         "detail-type": "CloudFormation Stack Status Change",
         "account": "111111111111",
         "region": "eu-west-1",
-        "time": "2026-01-01T00:00:00Z",
-        "resources": [STACK_ARN],
+        "time": time or now_text(),
+        "resources": [stack_arn],
         "detail": {
-            "stack-id": STACK_ARN,
+            "stack-id": stack_arn,
             "status-details": {"status": status, "status-reason": ""},
         },
     }
+
+
+def drift_event(
+    event_id: str = "drift-1",
+    detection_id: str = "det-1",
+    drift_status: str = "DRIFTED",
+    detection_status: str = "DETECTION_COMPLETE",
+    stack_arn: str = STACK_ARN,
+) -> dict[str, Any]:
+    return {
+        "version": "0",
+        "id": event_id,
+        "source": "aws.cloudformation",
+        "detail-type": "CloudFormation Drift Detection Status Change",
+        "account": "111111111111",
+        "region": "eu-west-1",
+        "time": now_text(),
+        "resources": [stack_arn],
+        "detail": {
+            "stack-id": stack_arn,
+            "stack-drift-detection-id": detection_id,
+            "status-details": {
+                "stack-drift-status": drift_status,
+                "detection-status": detection_status,
+            },
+            "drift-detection-details": {"drifted-stack-resource-count": 1},
+        },
+    }
+
+
+def check(
+    event_id: str = "evt-1", drift_status: str = "DRIFTED", detection_id: str = "det-1"
+) -> dict[str, Any]:
+    """Run one whole check: start it with a stack event, finish it with its event."""
+    started = validator.handler(stack_event(event_id), FakeContext())
+    assert started["outcome"] == "started", started
+    finished: dict[str, Any] = validator.handler(
+        drift_event(f"drift-{event_id}", detection_id, drift_status), FakeContext()
+    )
+    return finished
 
 
 class Aws:
@@ -57,6 +109,7 @@ class Aws:
 
     def __init__(self, queue_url: str) -> None:
         self.queue_url = queue_url
+        self.check_queue = ""
         self.cloudformation, self.cfn_stubber = cfn.stubbed_cloudformation()
         self.lambda_client = boto3.client("lambda", region_name=REGION)
         self.lambda_stubber = Stubber(self.lambda_client)
@@ -83,6 +136,16 @@ class Aws:
                 QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"]
             )
         return [json.loads(message["Body"]) for message in messages]
+
+    def queued_count(self) -> int:
+        """Return the number of check requests waiting, delayed ones included."""
+        sqs = boto3.client("sqs", region_name=REGION)
+        attributes = sqs.get_queue_attributes(
+            QueueUrl=self.check_queue, AttributeNames=["All"]
+        )["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"]) + int(
+            attributes["ApproximateNumberOfMessagesDelayed"]
+        )
 
     def items(self, prefix: str) -> list[dict[str, Any]]:
         response = self.dynamodb.query(
@@ -131,6 +194,8 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         )["Attributes"]["QueueArn"]
         sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
 
+        check_queue = sqs.create_queue(QueueName="checks")["QueueUrl"]
+        monkeypatch.setenv(settings.ENV_CHECK_QUEUE_URL, check_queue)
         monkeypatch.setenv(settings.ENV_STATE_TABLE, TABLE)
         monkeypatch.setenv(settings.ENV_CONFIG_BUCKET, BUCKET)
         monkeypatch.setenv(settings.ENV_ALERT_TOPIC, topic_arn)
@@ -140,6 +205,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         monkeypatch.delenv(settings.ENV_IGNORE_RULES, raising=False)
 
         resources = Aws(queue_url)
+        resources.check_queue = check_queue
         monkeypatch.setattr(clients, "client", resources.client)
         monkeypatch.setattr(
             baseline,
@@ -150,9 +216,8 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         yield resources
 
 
-def stub_drifted_check(stubber: Stubber) -> None:
-    cfn.detect(stubber)
-    cfn.status(stubber, "DETECTION_COMPLETE", "DRIFTED")
+def stub_drifted_check(stubber: Stubber, detection_id: str = "det-1") -> None:
+    cfn.detect(stubber, detection_id=detection_id)
     difference = {
         "PropertyPath": "/VersioningConfiguration/Status",
         "ExpectedValue": "Enabled",
@@ -172,9 +237,8 @@ def stub_drifted_check(stubber: Stubber) -> None:
     )
 
 
-def stub_in_sync_check(stubber: Stubber) -> None:
-    cfn.detect(stubber)
-    cfn.status(stubber, "DETECTION_COMPLETE", "IN_SYNC")
+def stub_in_sync_check(stubber: Stubber, detection_id: str = "det-1") -> None:
+    cfn.detect(stubber, detection_id=detection_id)
     cfn.drift_page(
         stubber, [cfn.drift_entry("ConfigBucket", "AWS::S3::Bucket", "IN_SYNC")]
     )
@@ -194,10 +258,11 @@ def test_drifted_check_is_recorded_and_alerted(
 ) -> None:
     stub_drifted_check(aws.cfn_stubber)
 
-    response = validator.handler(stack_event(), FakeContext())
+    response = check()
 
     aws.cfn_stubber.assert_no_pending_responses()
     assert response["verdict"] == "drifted"
+    assert response["outcome"] == "finished"
     assert response["alert"] == "alert"
     checks = aws.items(state.CHECK_PREFIX)
     assert len(checks) == 1
@@ -219,8 +284,8 @@ def test_drifted_check_is_recorded_and_alerted(
         report["drifted"][0]["differences"][0]["path"]
         == "/VersioningConfiguration/Status"
     )
-    assert report["event_id"] == "evt-1"
-    assert "duration_seconds" in report
+    assert report["detection_id"] == "det-1"
+    assert (report["account"], report["region"]) == ("111111111111", "eu-west-1")
     assert response["report_key"].startswith(
         "reports/dev/111111111111/eu-west-1/app-dev/"
     )
@@ -229,8 +294,11 @@ def test_drifted_check_is_recorded_and_alerted(
     assert len(alerts) == 1
     alert = alerts[0]
     assert (
-        alert["Subject"] == "Drift detected: stack app-dev (dev), 1 drifted resource(s)"
+        alert["Subject"] == "Drift detected: stack app-dev "
+        "(dev, 111111111111 eu-west-1), 1 drifted resource(s)"
     )
+    assert alert["MessageAttributes"]["account"]["Value"] == "111111111111"
+    assert alert["MessageAttributes"]["region"]["Value"] == "eu-west-1"
     assert alert["MessageAttributes"]["verdict"] == {
         "Type": "String",
         "Value": "drifted",
@@ -274,16 +342,26 @@ def test_drifted_check_is_recorded_and_alerted(
     assert records[0][metrics.DRIFTED_STACKS] == [1.0]
     assert records[0][metrics.UNCHECKED_RESOURCES] == [1.0]
     assert records[0][metrics.CHECKED_RESOURCES] == [1.0]
+    assert (records[0]["account"], records[0]["region"]) == (
+        "111111111111",
+        "eu-west-1",
+    )
 
 
 def test_duplicate_delivery_runs_once(aws: Aws) -> None:
     stub_drifted_check(aws.cfn_stubber)
+    started = stack_event()
+    finished = drift_event()
 
-    first = validator.handler(stack_event(), FakeContext())
-    # The stubber has no responses left, so a second check would raise.
-    second = validator.handler(stack_event(), FakeContext())
+    # The stubber has no responses left after the first round, so a second
+    # detection or a second collection would raise.
+    responses = [
+        validator.handler(event, FakeContext())
+        for event in (started, started, finished, finished)
+    ]
 
-    assert second == first
+    assert responses[1] == responses[0]
+    assert responses[3] == responses[2]
     assert len(aws.items(state.CHECK_PREFIX)) == 1
     assert len(aws.alerts()) == 1
     idempotency = aws.dynamodb.query(
@@ -293,20 +371,21 @@ def test_duplicate_delivery_runs_once(aws: Aws) -> None:
             ":pk": {"S": state.idempotency_partition_key("validator")}
         },
     )["Items"]
-    assert len(idempotency) == 1
-    assert idempotency[0]["status"]["S"] == "COMPLETED"
+    assert len(idempotency) == 2
+    assert {item["status"]["S"] for item in idempotency} == {"COMPLETED"}
     assert state.TTL_ATTRIBUTE in idempotency[0]
 
 
 def test_same_drift_alerts_once_then_recovers(aws: Aws) -> None:
-    stub_drifted_check(aws.cfn_stubber)
-    stub_drifted_check(aws.cfn_stubber)
-    stub_in_sync_check(aws.cfn_stubber)
-    stub_in_sync_check(aws.cfn_stubber)
+    stub_drifted_check(aws.cfn_stubber, "det-0")
+    stub_drifted_check(aws.cfn_stubber, "det-1")
+    stub_in_sync_check(aws.cfn_stubber, "det-2")
+    stub_in_sync_check(aws.cfn_stubber, "det-3")
 
+    statuses = ["DRIFTED", "DRIFTED", "IN_SYNC", "IN_SYNC"]
     responses = [
-        validator.handler(stack_event(f"evt-{index}"), FakeContext())
-        for index in range(4)
+        check(f"evt-{index}", status, f"det-{index}")
+        for index, status in enumerate(statuses)
     ]
 
     assert [response["verdict"] for response in responses] == [
@@ -324,14 +403,14 @@ def test_same_drift_alerts_once_then_recovers(aws: Aws) -> None:
     alerts = aws.alerts()
     assert len(alerts) == 2
     subjects = sorted(alert["Subject"] for alert in alerts)
-    assert subjects[0] == "Back in sync: stack app-dev (dev)"
+    assert subjects[0] == "Back in sync: stack app-dev (dev, 111111111111 eu-west-1)"
     assert len(aws.items(state.CHECK_PREFIX)) == 4
 
 
 def test_in_sync_first_check_sends_nothing(aws: Aws) -> None:
     stub_in_sync_check(aws.cfn_stubber)
 
-    response = validator.handler(stack_event(), FakeContext())
+    response = check(drift_status="IN_SYNC")
 
     assert response["verdict"] == "in_sync"
     assert response["alert"] is None
@@ -339,22 +418,46 @@ def test_in_sync_first_check_sends_nothing(aws: Aws) -> None:
     assert "last_alert_fingerprint" not in aws.latest()
 
 
-def test_throttled_check_records_failed(
-    aws: Aws, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_throttled_start_is_queued_for_later(aws: Aws) -> None:
     # Thirty seconds left minus the twenty-second margin leave too little for backoff.
     for _ in range(3):
         cfn.throttle(aws.cfn_stubber, "detect_stack_drift")
 
     response = validator.handler(stack_event(), FakeContext(remaining_ms=20_500))
 
+    assert response["outcome"] == "throttled"
+    assert response["requeued"] is True
+    assert aws.queued_count() == 1
+    latest = aws.latest()
+    # The lock is released and no start is recorded, so the queued retry can run.
+    assert "detection_lease_until" not in latest
+    assert "last_detection_started_at" not in latest
+    assert aws.items(state.CHECK_PREFIX) == []
+
+
+def test_refused_start_records_failed(
+    aws: Aws, capsys: pytest.CaptureFixture[str]
+) -> None:
+    aws.cfn_stubber.add_client_error(
+        "detect_stack_drift",
+        service_error_code="ValidationError",
+        service_message="Stack with id app-dev does not exist",
+        http_status_code=400,
+    )
+
+    response = validator.handler(stack_event(), FakeContext())
+
+    assert response["outcome"] == "failed"
     assert response["verdict"] == "failed"
     latest = aws.latest()
     assert latest["verdict"]["S"] == "failed"
-    assert "throttled" in latest["failure_reason"]["S"]
+    assert "does not exist" in latest["failure_reason"]["S"]
+    assert "detection_lease_until" not in latest
     alerts = aws.alerts()
     assert len(alerts) == 1
-    assert "Check failed: DetectStackDrift" in alerts[0]["Message"]
+    assert "Check failed: DetectStackDrift failed: ValidationError" in (
+        alerts[0]["Message"]
+    )
     records = emf_records(capsys.readouterr().out)
     assert records[-1][metrics.FAILED_CHECKS] == [1.0]
 
@@ -363,8 +466,9 @@ def test_invalid_ignore_rules_record_failed(
     aws: Aws, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(settings.ENV_IGNORE_RULES, "{not json")
+    cfn.detect(aws.cfn_stubber)
 
-    response = validator.handler(stack_event(), FakeContext())
+    response = check()
 
     assert response["verdict"] == "failed"
     assert aws.latest()["failure_reason"]["S"].startswith("invalid ignore rules")
@@ -382,7 +486,7 @@ def test_ignore_rules_from_environment(
     monkeypatch.setenv(settings.ENV_IGNORE_RULES, json.dumps(rules))
     stub_drifted_check(aws.cfn_stubber)
 
-    response = validator.handler(stack_event(), FakeContext())
+    response = check()
 
     # RtAssoc still has no result, so the check is incomplete rather than in sync.
     assert response["verdict"] == "incomplete"
@@ -400,10 +504,14 @@ def test_ignore_rules_from_environment(
 
 def test_write_failure_is_raised_for_retry(aws: Aws) -> None:
     stub_in_sync_check(aws.cfn_stubber)
+    validator.handler(stack_event(), FakeContext())
     aws.s3.delete_bucket(Bucket=BUCKET)
 
     with pytest.raises(Exception, match="NoSuchBucket"):
-        validator.handler(stack_event(), FakeContext())
+        validator.handler(drift_event(), FakeContext())
+
+    # The finish lease is released, so the redelivered event can record the check.
+    assert "finish_lease_until" not in aws.latest()
 
     idempotency = aws.dynamodb.query(
         TableName=TABLE,
@@ -412,7 +520,7 @@ def test_write_failure_is_raised_for_retry(aws: Aws) -> None:
             ":pk": {"S": state.idempotency_partition_key("validator")}
         },
     )["Items"]
-    assert idempotency == []
+    assert [item["status"]["S"] for item in idempotency] == ["COMPLETED"]
 
 
 def test_update_is_recorded_and_forwarded(
@@ -490,7 +598,7 @@ def test_validator_compares_stored_baseline(
     monkeypatch.setattr(baseline, "compare_with_baseline", fake_compare, raising=False)
     stub_in_sync_check(aws.cfn_stubber)
 
-    response = validator.handler(stack_event(), FakeContext())
+    response = check(drift_status="IN_SYNC")
 
     assert seen[0][0] == {"stack_id": "x"}
     assert response["verdict"] == "drifted"
@@ -502,11 +610,11 @@ def test_validator_without_state_alerts_each_time(
 ) -> None:
     monkeypatch.delenv(settings.ENV_STATE_TABLE)
     monkeypatch.delenv(settings.ENV_CONFIG_BUCKET)
-    stub_drifted_check(aws.cfn_stubber)
-    stub_drifted_check(aws.cfn_stubber)
+    stub_drifted_check(aws.cfn_stubber, "det-1")
+    stub_drifted_check(aws.cfn_stubber, "det-2")
 
-    first = validator.handler(stack_event("evt-1"), FakeContext())
-    second = validator.handler(stack_event("evt-2"), FakeContext())
+    first = check("evt-1", detection_id="det-1")
+    second = check("evt-2", detection_id="det-2")
 
     assert first["verdict"] == "drifted"
     assert first["report_key"] is None
@@ -555,7 +663,7 @@ def test_same_drift_from_two_sources_reported_once(
     )
     stub_drifted_check(aws.cfn_stubber)
 
-    validator.handler(stack_event(), FakeContext())
+    check()
 
     latest = aws.latest()
     assert latest["drifted_count"]["N"] == "1"

@@ -74,9 +74,23 @@ def console_url(stack_arn: str, region: str, partition: str = "aws") -> str:
     )
 
 
-def _subject(result: CheckResult, environment: str, kind: str) -> str:
+def account_of(stack_arn: str) -> str:
+    """Return the account id inside a stack ARN, or "" when there is none."""
+    parts = stack_arn.split(":")
+    return parts[4] if len(parts) > 5 and parts[4].isdigit() else ""
+
+
+def _where(result: CheckResult, environment: str, region: str) -> str:
+    # A hub receives the stacks of many accounts and regions; the subject names
+    # them so that two stacks of one name stay apart.
+    account = account_of(result.stack_id)
+    return f"{environment}, {account} {region}" if account else environment
+
+
+def _subject(result: CheckResult, environment: str, region: str, kind: str) -> str:
+    where = _where(result, environment, region)
     if kind == RECOVERY:
-        text = f"Back in sync: stack {result.stack_name} ({environment})"
+        text = f"Back in sync: stack {result.stack_name} ({where})"
     else:
         counts = {
             Verdict.DRIFTED: f"{len(result.drifted)} drifted resource(s)",
@@ -87,7 +101,7 @@ def _subject(result: CheckResult, environment: str, kind: str) -> str:
             Verdict.INCOMPLETE: "Drift check incomplete",
             Verdict.FAILED: "Drift check failed",
         }.get(result.verdict, f"Drift check {result.verdict.value}")
-        text = f"{headline}: stack {result.stack_name} ({environment})"
+        text = f"{headline}: stack {result.stack_name} ({where})"
         text = f"{text}, {counts}" if counts else text
     # SNS subjects must be printable ASCII on one line.
     printable = "".join(c if " " <= c <= "~" else "?" for c in text)
@@ -143,7 +157,7 @@ def _body(
         f"Stack: {result.stack_name}",
         f"Stack ARN: {result.stack_id}",
         f"Environment: {environment}",
-        f"Region: {region}",
+        f"Account: {account_of(result.stack_id) or 'unknown'}, region: {region}",
         f"Verdict: {result.verdict.value}",
     ]
     if kind == RECOVERY:
@@ -196,7 +210,12 @@ def build_alert(
     """Build the SNS message for a check result."""
     return Alert(
         kind=kind,
-        subject=_subject(result, environment, kind),
+        subject=_subject(result, environment, region, kind),
         body=_body(result, environment, region, partition, kind),
-        attributes={"verdict": result.verdict.value, "environment": environment},
+        attributes={
+            "verdict": result.verdict.value,
+            "environment": environment,
+            "account": account_of(result.stack_id) or "unknown",
+            "region": region,
+        },
     )

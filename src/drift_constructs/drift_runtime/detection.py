@@ -1,11 +1,16 @@
-"""CloudFormation drift detection calls and the ``run_check`` orchestration.
+"""CloudFormation drift detection calls: start a detection, collect its results.
 
-``run_check`` starts drift detection on the full stack ARN, polls its status within
-the caller's remaining time, reads every page of resource drift results and every page
-of the stack's resources, then hands the findings to ``verdict.decide``. Throttled
-calls are retried with capped, jittered exponential backoff. When retries or time run
-out, or a call fails with another error, the result is a ``failed`` verdict with the
-reason, so the caller can record it.
+A check has two halves. ``start_detection`` calls DetectStackDrift on the full stack
+ARN and returns the detection id. ``collect_result`` runs once the detection has
+finished: it reads every page of resource drift results and every page of the stack's
+resources, then hands the findings to ``verdict.decide``. The validator runs the halves
+in two invocations: the second starts when CloudFormation's drift detection status
+event arrives, so nothing waits or polls. ``run_check`` runs both in one call and polls
+the detection status in between, for the command line, which has no events.
+
+Throttled calls are retried with capped, jittered exponential backoff. When retries or
+time run out, or a call fails with another error, the check's result is a ``failed``
+verdict with the reason, so the caller can record it.
 """
 
 from __future__ import annotations
@@ -41,12 +46,18 @@ THROTTLING_CODES = frozenset(
     }
 )
 DETECTION_IN_PROGRESS = "DETECTION_IN_PROGRESS"
+DETECTION_FAILED = "DETECTION_FAILED"
+NESTED_STACK_TYPE = "AWS::CloudFormation::Stack"
 # DescribeStackResourceDrifts accepts at most 100 results per page.
 RESULT_PAGE_SIZE = 100
 
 
 class CheckFailedError(Exception):
     """Raised when a check cannot go on; ``run_check`` turns it into a result."""
+
+    def __init__(self, message: str, *, throttled: bool = False) -> None:
+        super().__init__(message)
+        self.throttled = throttled
 
 
 @dataclass(frozen=True)
@@ -60,21 +71,25 @@ class RetryPolicy:
     max_poll_interval: float = 10.0
 
 
-class _Caller:
-    """CloudFormation caller that retries throttled calls within the time left."""
+class ApiCaller:
+    """CloudFormation caller that retries throttled calls within the time left.
+
+    ``calls`` counts the calls per operation, retries included.
+    """
 
     def __init__(
         self,
         client: Any,
         remaining_seconds: Callable[[], float],
-        sleep: Callable[[float], None],
-        jitter: Callable[[], float],
+        sleep: Callable[[float], None] | None,
+        jitter: Callable[[], float] | None,
         policy: RetryPolicy,
     ) -> None:
         self.client = client
         self.remaining_seconds = remaining_seconds
-        self.sleep = sleep
-        self.jitter = jitter
+        # Looked up per check, so a simulation can replace time.sleep.
+        self.sleep = sleep or time.sleep
+        self.jitter = jitter or random.random
         self.policy = policy
         self.calls: dict[str, int] = {}
 
@@ -104,13 +119,15 @@ class _Caller:
     def _back_off(self, operation: str, attempt: int, code: str) -> None:
         if attempt >= self.policy.max_attempts:
             raise CheckFailedError(
-                f"{operation} still throttled ({code}) after {attempt} attempts"
+                f"{operation} still throttled ({code}) after {attempt} attempts",
+                throttled=True,
             )
         cap = min(self.policy.max_delay, self.policy.base_delay * 2 ** (attempt - 1))
         delay = cap * self.jitter()
         if delay >= self.remaining_seconds():
             raise CheckFailedError(
-                f"{operation} throttled ({code}) and no time left to retry"
+                f"{operation} throttled ({code}) and no time left to retry",
+                throttled=True,
             )
         logger.warning(
             "throttled call retried",
@@ -198,12 +215,12 @@ def resource_result(raw: dict[str, Any]) -> ResourceResult:
     )
 
 
-def _start_detection(caller: _Caller, stack_arn: str) -> str:
+def _start_detection(caller: ApiCaller, stack_arn: str) -> str:
     response = caller.call("DetectStackDrift", StackName=stack_arn)
     return str(response["StackDriftDetectionId"])
 
 
-def _wait_for_detection(caller: _Caller, detection_id: str) -> dict[str, Any]:
+def _wait_for_detection(caller: ApiCaller, detection_id: str) -> dict[str, Any]:
     interval = caller.policy.poll_interval
     while True:
         status = caller.call(
@@ -215,7 +232,7 @@ def _wait_for_detection(caller: _Caller, detection_id: str) -> dict[str, Any]:
         interval = min(caller.policy.max_poll_interval, interval * 2)
 
 
-def _resource_results(caller: _Caller, stack_arn: str) -> list[ResourceResult]:
+def _resource_results(caller: ApiCaller, stack_arn: str) -> list[ResourceResult]:
     results: list[ResourceResult] = []
     params: dict[str, Any] = {"StackName": stack_arn, "MaxResults": RESULT_PAGE_SIZE}
     # botocore has no paginator for DescribeStackResourceDrifts, so follow NextToken.
@@ -230,13 +247,17 @@ def _resource_results(caller: _Caller, stack_arn: str) -> list[ResourceResult]:
         params["NextToken"] = token
 
 
-def _stack_resources(caller: _Caller, stack_arn: str) -> list[StackResource]:
+def _stack_resources(caller: ApiCaller, stack_arn: str) -> list[StackResource]:
     resources: list[StackResource] = []
     params: dict[str, Any] = {"StackName": stack_arn}
     while True:
         page = caller.call("ListStackResources", **params)
         resources.extend(
-            StackResource(item["LogicalResourceId"], item.get("ResourceType", ""))
+            StackResource(
+                item["LogicalResourceId"],
+                item.get("ResourceType", ""),
+                item.get("PhysicalResourceId"),
+            )
             for item in page.get("StackResourceSummaries", [])
         )
         token = page.get("NextToken")
@@ -251,43 +272,130 @@ def stack_name_of(stack_arn: str) -> str:
     return parts[1].split("/", 1)[0] if len(parts) == 2 else stack_arn
 
 
-def run_check(
+@dataclass(frozen=True)
+class DetectionStart:
+    """Outcome of ``start_detection``.
+
+    ``detection_id`` is set when CloudFormation accepted the detection. Otherwise
+    ``error`` says why not, and ``throttled`` tells whether retrying later may help.
+    """
+
+    detection_id: str | None
+    error: str | None
+    throttled: bool
+    api_calls: dict[str, int]
+
+
+def start_detection(
     cloudformation: Any,
     stack_arn: str,
     *,
     remaining_seconds: Callable[[], float],
+    sleep: Callable[[float], None] | None = None,
+    jitter: Callable[[], float] | None = None,
+    policy: RetryPolicy | None = None,
+) -> DetectionStart:
+    """Call DetectStackDrift on ``stack_arn`` and return without waiting.
+
+    CloudFormation sends a "CloudFormation Drift Detection Status Change" event when
+    the detection finishes; ``collect_result`` then reads its results.
+    """
+    caller = ApiCaller(
+        cloudformation, remaining_seconds, sleep, jitter, policy or RetryPolicy()
+    )
+    try:
+        detection_id = _start_detection(caller, stack_arn)
+    except CheckFailedError as error:
+        return DetectionStart(None, str(error), error.throttled, dict(caller.calls))
+    return DetectionStart(detection_id, None, False, dict(caller.calls))
+
+
+def nested_stack_arns(result: CheckResult) -> list[str]:
+    """Return the ARNs of the nested stacks that ``collect_result`` listed."""
+    value = result.extra.get("nested_stacks", [])
+    return [arn for arn in value if isinstance(arn, str)]
+
+
+def collect_result(
+    cloudformation: Any,
+    stack_arn: str,
+    *,
+    detection_id: str | None,
+    detection_status: str,
+    stack_drift_status: str,
+    remaining_seconds: Callable[[], float],
+    detection_reason: str | None = None,
     ignore_rules: Sequence[IgnoreRule] = (),
-    sleep: Callable[[float], None] = time.sleep,
-    jitter: Callable[[], float] = random.random,
+    sleep: Callable[[float], None] | None = None,
+    jitter: Callable[[], float] | None = None,
     policy: RetryPolicy | None = None,
     baseline_findings: tuple[Sequence[ResourceDrift], Sequence[UncheckedResource]]
     | None = None,
 ) -> CheckResult:
-    """Run CloudFormation drift detection on one stack and return the check result.
+    """Read the results of a finished detection and return the check result.
 
     Args:
-        cloudformation: boto3 CloudFormation client of the stack's region.
+        cloudformation: boto3 CloudFormation client of the stack's account and region.
         stack_arn: full stack ARN; every call uses it as ``StackName``.
-        remaining_seconds: returns the seconds the check may still use. The handlers
-            pass the function's remaining time minus a safety margin.
+        detection_id: id of the finished detection, recorded in the result.
+        detection_status: ``DETECTION_COMPLETE`` or ``DETECTION_FAILED``.
+        stack_drift_status: the stack's drift status that the detection reported.
+        remaining_seconds: returns the seconds the check may still use.
+        detection_reason: CloudFormation's ``DetectionStatusReason``. The status
+            event does not carry it, so for a failed detection with no reason given
+            this reads it with one DescribeStackDriftDetectionStatus call: it names
+            the resources that could not be checked.
         ignore_rules: rules applied to CloudFormation and baseline drift alike.
-        sleep: waits the given seconds between polls and retries.
+        sleep: waits the given seconds between retries.
         jitter: returns a float in [0, 1) that scales each backoff delay.
-        policy: backoff and polling settings.
+        policy: backoff settings.
         baseline_findings: drifts and unchecked resources of the baseline comparison,
             merged into the verdict.
 
-    The result's ``extra`` contains ``total_resources`` and ``api_calls`` (calls per
-    operation, retries included).
+    The result's ``extra`` contains ``total_resources``, ``api_calls`` (calls per
+    operation, retries included) and ``nested_stacks`` (ARNs of the stack's nested
+    stacks, which are checked on their own).
     """
-    caller = _Caller(
+    caller = ApiCaller(
         cloudformation, remaining_seconds, sleep, jitter, policy or RetryPolicy()
     )
+    return _collect(
+        caller,
+        stack_arn,
+        detection_id=detection_id,
+        status={
+            "DetectionStatus": detection_status,
+            "StackDriftStatus": stack_drift_status,
+            "DetectionStatusReason": detection_reason,
+        },
+        ignore_rules=ignore_rules,
+        baseline_findings=baseline_findings,
+    )
+
+
+def _collect(
+    caller: ApiCaller,
+    stack_arn: str,
+    *,
+    detection_id: str | None,
+    status: dict[str, Any],
+    ignore_rules: Sequence[IgnoreRule],
+    baseline_findings: tuple[Sequence[ResourceDrift], Sequence[UncheckedResource]]
+    | None,
+    read_reason: bool = True,
+) -> CheckResult:
     stack_name = stack_name_of(stack_arn)
-    detection_id: str | None = None
     try:
-        detection_id = _start_detection(caller, stack_arn)
-        status = _wait_for_detection(caller, detection_id)
+        if (
+            read_reason
+            and status.get("DetectionStatus") == DETECTION_FAILED
+            and not status.get("DetectionStatusReason")
+            and detection_id
+        ):
+            described = caller.call(
+                "DescribeStackDriftDetectionStatus", StackDriftDetectionId=detection_id
+            )
+            status["DetectionStatusReason"] = described.get("DetectionStatusReason")
         results = _resource_results(caller, stack_arn)
         resources = _stack_resources(caller, stack_arn)
     except CheckFailedError as error:
@@ -302,8 +410,8 @@ def run_check(
         stack_name=stack_name,
         resources=tuple(resources),
         results=tuple(results),
-        detection_status=str(status.get("DetectionStatus", "UNKNOWN")),
-        stack_drift_status=str(status.get("StackDriftStatus", "UNKNOWN")),
+        detection_status=str(status.get("DetectionStatus") or "UNKNOWN"),
+        stack_drift_status=str(status.get("StackDriftStatus") or "UNKNOWN"),
         detection_reason=reason,
         detection_failures=parse_detection_failures(reason),
         detection_id=detection_id,
@@ -312,4 +420,52 @@ def run_check(
     )
     result = decide(findings, ignore_rules)
     result.extra["api_calls"] = dict(caller.calls)
+    result.extra["nested_stacks"] = sorted(
+        resource.physical_id
+        for resource in resources
+        if resource.resource_type == NESTED_STACK_TYPE
+        and resource.physical_id
+        and ":stack/" in resource.physical_id
+    )
     return result
+
+
+def run_check(
+    cloudformation: Any,
+    stack_arn: str,
+    *,
+    remaining_seconds: Callable[[], float],
+    ignore_rules: Sequence[IgnoreRule] = (),
+    sleep: Callable[[float], None] | None = None,
+    jitter: Callable[[], float] | None = None,
+    policy: RetryPolicy | None = None,
+    baseline_findings: tuple[Sequence[ResourceDrift], Sequence[UncheckedResource]]
+    | None = None,
+) -> CheckResult:
+    """Run a whole check in one call, polling the detection status until it ends.
+
+    The command line uses this. The validator uses ``start_detection`` and
+    ``collect_result`` instead and never polls. Arguments are those of
+    ``collect_result``; ``sleep`` also waits between polls.
+    """
+    caller = ApiCaller(
+        cloudformation, remaining_seconds, sleep, jitter, policy or RetryPolicy()
+    )
+    stack_name = stack_name_of(stack_arn)
+    detection_id: str | None = None
+    try:
+        detection_id = _start_detection(caller, stack_arn)
+        status = _wait_for_detection(caller, detection_id)
+    except CheckFailedError as error:
+        result = failed_result(stack_arn, stack_name, str(error), detection_id)
+        result.extra["api_calls"] = dict(caller.calls)
+        return result
+    return _collect(
+        caller,
+        stack_arn,
+        detection_id=detection_id,
+        status=dict(status),
+        ignore_rules=ignore_rules,
+        baseline_findings=baseline_findings,
+        read_reason=False,
+    )

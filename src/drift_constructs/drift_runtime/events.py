@@ -175,3 +175,72 @@ def accept_event(event: Any, logger: Any) -> StackEvent | dict[str, Any]:
         logger.info("skipped stack status", extra={"status": stack_event.status})
         return {"skipped": f"status {stack_event.status}"}
     return stack_event
+
+
+@dataclass(frozen=True)
+class DriftStatusEvent:
+    """One parsed drift detection status change."""
+
+    event_id: str
+    stack: StackArn
+    detection_id: str
+    detection_status: str
+    stack_drift_status: str
+    time: datetime
+
+    @property
+    def is_finished(self) -> bool:
+        """Whether the detection has ended, so its results can be read."""
+        return self.detection_status in FINISHED_DETECTION_STATUSES
+
+
+def is_drift_status_event(event: Any) -> bool:
+    """Whether ``event`` claims to be a drift detection status change."""
+    return (
+        isinstance(event, dict)
+        and event.get("source") == EVENT_SOURCE
+        and event.get("detail-type") == DRIFT_DETAIL_TYPE
+    )
+
+
+def parse_drift_event(event: Any) -> DriftStatusEvent:
+    """Parse a "CloudFormation Drift Detection Status Change" event.
+
+    Raises:
+        InvalidEventError: when the event is not a drift status change or lacks the
+            event id, stack ARN, detection id or detection status.
+    """
+    if not is_drift_status_event(event):
+        raise InvalidEventError(
+            "event is not a CloudFormation drift detection status change",
+            source=str(event.get("source") if isinstance(event, dict) else None)[:100],
+        )
+    event_id = event.get("id")
+    if not isinstance(event_id, str) or not event_id:
+        raise InvalidEventError("event has no id")
+    detail = event.get("detail")
+    if not isinstance(detail, dict):
+        raise InvalidEventError("event has no detail", event_id=event_id)
+    stack = parse_stack_arn(detail.get("stack-id", ""))
+    detection_id = detail.get("stack-drift-detection-id")
+    if not isinstance(detection_id, str) or not detection_id:
+        raise InvalidEventError(
+            "event has no drift detection id", event_id=event_id, stack_arn=stack.arn
+        )
+    status_details = detail.get("status-details")
+    if not isinstance(status_details, dict):
+        status_details = {}
+    detection_status = status_details.get("detection-status")
+    if not isinstance(detection_status, str) or not detection_status:
+        raise InvalidEventError(
+            "event has no detection status", event_id=event_id, stack_arn=stack.arn
+        )
+    drift_status = status_details.get("stack-drift-status")
+    return DriftStatusEvent(
+        event_id=event_id,
+        stack=stack,
+        detection_id=detection_id,
+        detection_status=detection_status,
+        stack_drift_status=drift_status if isinstance(drift_status, str) else "UNKNOWN",
+        time=_parse_time(event.get("time")),
+    )

@@ -38,6 +38,7 @@ class HandlerConfig:
     ignore_rules_text: str | None
     validator_function: str | None
     metrics_namespace: str
+    check_queue_url: str | None = None
 
     @classmethod
     def from_environment(
@@ -80,6 +81,7 @@ class HandlerConfig:
             validator_function=values.get(settings.ENV_VALIDATOR_FUNCTION) or None,
             metrics_namespace=values.get(settings.ENV_METRICS_NAMESPACE)
             or metric_names.NAMESPACE,
+            check_queue_url=values.get(settings.ENV_CHECK_QUEUE_URL) or None,
         )
 
 
@@ -123,13 +125,20 @@ def run_idempotent(
 
 
 def publish_metrics(
-    namespace: str, environment: str, values: Mapping[str, float]
+    namespace: str,
+    environment: str,
+    values: Mapping[str, float],
+    *,
+    account: str | None = None,
+    region: str | None = None,
 ) -> None:
     """Print one embedded-metric-format record with ``values`` as counts.
 
     The only dimension is ``Environment``. Powertools adds a ``service`` dimension
     whenever a service name is set, including through POWERTOOLS_SERVICE_NAME, so
-    the service is set to an empty string here, which Powertools skips.
+    the service is set to an empty string here, which Powertools skips. The account
+    and region of the checked stack go into the record as properties, which
+    CloudWatch Logs Insights can filter on, without adding a metric per account.
     """
     from aws_lambda_powertools import Metrics
     from aws_lambda_powertools.metrics import MetricUnit
@@ -142,4 +151,8 @@ def publish_metrics(
     recorder.add_dimension(name=metric_names.DIMENSION_ENVIRONMENT, value=environment)
     for name, value in values.items():
         recorder.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    if account:
+        recorder.add_metadata(key="account", value=account)
+    if region:
+        recorder.add_metadata(key="region", value=region)
     recorder.flush_metrics()

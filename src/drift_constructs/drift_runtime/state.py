@@ -7,8 +7,23 @@ State table: partition key ``pk`` and sort key ``sk`` (both strings), TTL attrib
 * ``LATEST``: the latest state of the stack. It never expires.
 * ``UPDATE#<ISO-8601 UTC time>#<event id>``: one recorded stack update.
 * ``CHECK#<ISO-8601 UTC time>#<check id>``: one drift check.
+* ``NESTED#<nested stack name>``: in the partition of a root stack, the latest
+  verdict of one of its nested stacks, which are checked by their own ARNs. The root's
+  ``LATEST`` item carries the roll-up of its own and these verdicts.
 
 ``UPDATE#`` and ``CHECK#`` items expire after the configured number of days.
+
+The ``LATEST`` item also serves as the stack's detection lock, because CloudFormation
+runs one drift detection per stack at a time:
+
+* ``detection_claim`` and ``detection_lease_until`` (epoch seconds): while the lease
+  is in the future no other detection of the stack starts. A finished check removes
+  both; an abandoned lease expires.
+* ``last_detection_started_at``: when the latest detection started. A check request
+  made before that time is covered by that detection and dropped.
+* ``detection_id``: the latest started detection; ``finished_detection_id``: the
+  latest detection whose results were recorded; ``finish_lease_until``: held while
+  one invocation records a detection's results, so no other records them twice.
 Powertools idempotency records use ``pk = IDEMPOTENCY#<function name>`` with a hash of
 the event as ``sk`` and expire after one hour.
 
@@ -31,9 +46,15 @@ TTL_ATTRIBUTE = "expires_at"
 LATEST_SORT_KEY = "LATEST"
 UPDATE_PREFIX = "UPDATE#"
 CHECK_PREFIX = "CHECK#"
+NESTED_PREFIX = "NESTED#"
 
 BASELINE_PREFIX = "baselines/"
 REPORT_PREFIX = "reports/"
+
+
+def timestamp(moment: datetime) -> str:
+    """Return ``moment`` as fixed-width ISO-8601 UTC text, which sorts by time."""
+    return _timestamp(moment)
 
 
 def _timestamp(moment: datetime) -> str:
@@ -55,6 +76,11 @@ def update_sort_key(moment: datetime, event_id: str) -> str:
 def check_sort_key(moment: datetime, check_id: str) -> str:
     """Return the sort key of the check that ended at ``moment``."""
     return f"{CHECK_PREFIX}{_timestamp(moment)}#{check_id}"
+
+
+def nested_sort_key(stack_name: str) -> str:
+    """Return the sort key of a nested stack's verdict in its root's partition."""
+    return f"{NESTED_PREFIX}{stack_name}"
 
 
 def idempotency_partition_key(function_name: str) -> str:

@@ -7,12 +7,50 @@ so the handlers let Lambda retry instead.
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
+from enum import Enum
 from typing import Any
 
 from . import state
 from .model import CheckResult
+
+CONDITION_FAILED = "ConditionalCheckFailedException"
+# BatchGetItem reads at most 100 keys per call.
+BATCH_READ_SIZE = 100
+BATCH_READ_ATTEMPTS = 8
+
+
+class Claim(str, Enum):
+    """Outcome of ``StateStore.claim_detection``."""
+
+    CLAIMED = "claimed"
+    # A detection of the stack is running and started before the request was made.
+    BUSY = "busy"
+    # A detection started at or after the request was made, so it covers the request.
+    SATISFIED = "satisfied"
+
+
+class FinishClaim(str, Enum):
+    """Outcome of ``StateStore.claim_finish``."""
+
+    # This invocation records the detection's results.
+    CLAIMED = "claimed"
+    # The results are recorded, or another invocation is recording them.
+    DUPLICATE = "duplicate"
+    # The detection started but its id is not stored yet: try again shortly.
+    EARLY = "early"
+    # Another detection of the stack holds the lock; this one was started elsewhere.
+    OTHER_RUNNING = "other_running"
+
+
+def _condition_failed(error: Exception) -> bool:
+    response = getattr(error, "response", None)
+    if not isinstance(response, dict):
+        return False
+    return bool(response.get("Error", {}).get("Code") == CONDITION_FAILED)
 
 
 def _attribute(value: Any) -> dict[str, Any]:
@@ -169,27 +207,327 @@ class StateStore:
             values["last_alert_time"] = moment.isoformat()
         self._update_latest(partition_key, values)
 
-    def _update_latest(self, partition_key: str, values: dict[str, Any]) -> None:
+    def _update_latest(
+        self,
+        partition_key: str,
+        values: dict[str, Any],
+        *,
+        remove: Iterable[str] = (),
+        condition: str | None = None,
+        condition_values: dict[str, Any] | None = None,
+    ) -> None:
+        """Set ``values`` on ``LATEST`` and remove ``remove``, if ``condition`` holds.
+
+        ``condition`` refers to attributes by their plain names and to its values
+        as ``:name`` placeholders given in ``condition_values``.
+        """
         names = {f"#a{index}": name for index, name in enumerate(values)}
         attribute_values = {
             f":v{index}": _attribute(value)
             for index, value in enumerate(values.values())
         }
-        assignments = ", ".join(
-            f"#a{index} = :v{index}" for index in range(len(values))
-        )
-        self.dynamodb.update_item(
-            TableName=self.table_name,
-            Key=_item(
+        expression = ""
+        if values:
+            expression = "SET " + ", ".join(
+                f"#a{index} = :v{index}" for index in range(len(values))
+            )
+        removed = list(remove)
+        if removed:
+            expression += " REMOVE " + ", ".join(removed)
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Key": _item(
                 {
                     state.PARTITION_KEY: partition_key,
                     state.SORT_KEY: state.LATEST_SORT_KEY,
                 }
             ),
-            UpdateExpression=f"SET {assignments}",
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=attribute_values,
+            "UpdateExpression": expression.strip(),
+        }
+        if names:
+            request["ExpressionAttributeNames"] = names
+        if condition is not None:
+            request["ConditionExpression"] = condition
+            attribute_values.update(
+                {
+                    key: _attribute(value)
+                    for key, value in (condition_values or {}).items()
+                }
+            )
+        if attribute_values:
+            request["ExpressionAttributeValues"] = attribute_values
+        self.dynamodb.update_item(**request)
+
+    def _conditional(
+        self,
+        partition_key: str,
+        values: dict[str, Any],
+        *,
+        remove: Iterable[str] = (),
+        condition: str,
+        condition_values: dict[str, Any],
+    ) -> bool:
+        try:
+            self._update_latest(
+                partition_key,
+                values,
+                remove=remove,
+                condition=condition,
+                condition_values=condition_values,
+            )
+        except Exception as error:
+            if _condition_failed(error):
+                return False
+            raise
+        return True
+
+    # Detection lock; the attributes are described in state.py.
+
+    def claim_detection(
+        self,
+        partition_key: str,
+        *,
+        stack_arn: str,
+        stack_name: str,
+        environment: str,
+        satisfied_after: datetime,
+        claim_id: str,
+        lease_seconds: int,
+        now: float | None = None,
+    ) -> Claim:
+        """Take the stack's detection lock for a request made at ``satisfied_after``."""
+        epoch = time.time() if now is None else now
+        after = state.timestamp(satisfied_after)
+        claimed = self._conditional(
+            partition_key,
+            {
+                "stack_arn": stack_arn,
+                "stack_name": stack_name,
+                "environment": environment,
+                "detection_claim": claim_id,
+                "detection_lease_until": int(epoch) + lease_seconds,
+            },
+            condition=(
+                "(attribute_not_exists(detection_lease_until) "
+                "OR detection_lease_until < :now) AND "
+                "(attribute_not_exists(last_detection_started_at) "
+                "OR last_detection_started_at < :after)"
+            ),
+            condition_values={":now": int(epoch), ":after": after},
         )
+        if claimed:
+            return Claim.CLAIMED
+        latest = self.read_latest(partition_key)
+        started = latest.get("last_detection_started_at")
+        if isinstance(started, str) and started >= after:
+            return Claim.SATISFIED
+        return Claim.BUSY
+
+    def record_detection_start(
+        self,
+        partition_key: str,
+        *,
+        claim_id: str,
+        detection_id: str | None,
+        started: datetime,
+        release: bool = False,
+    ) -> bool:
+        """Store the started detection under the lock held as ``claim_id``.
+
+        With ``release`` (the detection could not start and will not be retried),
+        the lock is released as well. Returns False when the lock was lost.
+        """
+        values: dict[str, Any] = {"last_detection_started_at": state.timestamp(started)}
+        remove: list[str] = []
+        if detection_id is not None:
+            values["detection_id"] = detection_id
+        if release:
+            remove = ["detection_claim", "detection_lease_until"]
+        return self._conditional(
+            partition_key,
+            values,
+            remove=remove,
+            condition="detection_claim = :claim",
+            condition_values={":claim": claim_id},
+        )
+
+    def release_claim(self, partition_key: str, *, claim_id: str) -> bool:
+        """Release the lock without recording a start, for a retry later."""
+        return self._conditional(
+            partition_key,
+            {},
+            remove=["detection_claim", "detection_lease_until"],
+            condition="detection_claim = :claim",
+            condition_values={":claim": claim_id},
+        )
+
+    def claim_finish(
+        self,
+        partition_key: str,
+        *,
+        detection_id: str,
+        lease_seconds: int,
+        now: float | None = None,
+    ) -> FinishClaim:
+        """Take the right to record the results of ``detection_id``, once."""
+        epoch = int(time.time() if now is None else now)
+        not_finished = (
+            "(attribute_not_exists(finished_detection_id) "
+            "OR finished_detection_id <> :id) AND "
+            "(attribute_not_exists(finish_lease_until) OR finish_lease_until < :now)"
+        )
+        values = {"finish_lease_until": epoch + lease_seconds}
+        bound = {":id": detection_id, ":now": epoch}
+        if self._conditional(
+            partition_key,
+            values,
+            condition=f"detection_id = :id AND {not_finished}",
+            condition_values=bound,
+        ):
+            return FinishClaim.CLAIMED
+        latest = self.read_latest(partition_key)
+        if detection_id in (
+            latest.get("finished_detection_id"),
+            latest.get("detection_id"),
+        ):
+            return FinishClaim.DUPLICATE
+        lease = latest.get("detection_lease_until")
+        if isinstance(lease, (int, float)) and lease >= epoch:
+            if not latest.get("detection_id"):
+                return FinishClaim.EARLY
+            return FinishClaim.OTHER_RUNNING
+        # A detection this library did not start, for example from the console, while
+        # no detection of its own runs: its results are recorded like any other.
+        if self._conditional(
+            partition_key,
+            {**values, "detection_id": detection_id},
+            condition=(
+                "(attribute_not_exists(detection_lease_until) "
+                f"OR detection_lease_until < :now) AND {not_finished}"
+            ),
+            condition_values=bound,
+        ):
+            return FinishClaim.CLAIMED
+        return FinishClaim.DUPLICATE
+
+    def complete_detection(self, partition_key: str, *, detection_id: str) -> bool:
+        """Mark ``detection_id`` recorded and release the stack's lock."""
+        return self._conditional(
+            partition_key,
+            {"finished_detection_id": detection_id},
+            remove=["detection_claim", "detection_lease_until", "finish_lease_until"],
+            condition="detection_id = :id",
+            condition_values={":id": detection_id},
+        )
+
+    def release_finish(self, partition_key: str, *, detection_id: str) -> bool:
+        """Give up recording ``detection_id``, so a retry may record it."""
+        return self._conditional(
+            partition_key,
+            {},
+            remove=["finish_lease_until"],
+            condition="detection_id = :id",
+            condition_values={":id": detection_id},
+        )
+
+    def read_latest_many(
+        self, partition_keys: Iterable[str]
+    ) -> dict[str, dict[str, Any]]:
+        """Return the ``LATEST`` items of many stacks by partition key.
+
+        Stacks with no item are absent from the result. Unprocessed keys, which
+        DynamoDB returns under load, are read again with a short backoff.
+        """
+        keys = list(dict.fromkeys(partition_keys))
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(keys), BATCH_READ_SIZE):
+            pending: list[dict[str, Any]] = [
+                _item({state.PARTITION_KEY: key, state.SORT_KEY: state.LATEST_SORT_KEY})
+                for key in keys[start : start + BATCH_READ_SIZE]
+            ]
+            attempt = 0
+            while pending:
+                response = self.dynamodb.batch_get_item(
+                    RequestItems={
+                        self.table_name: {"Keys": pending, "ConsistentRead": True}
+                    }
+                )
+                for raw in response.get("Responses", {}).get(self.table_name, []):
+                    item = {name: _plain(value) for name, value in raw.items()}
+                    found[str(item[state.PARTITION_KEY])] = item
+                pending = (
+                    response.get("UnprocessedKeys", {})
+                    .get(self.table_name, {})
+                    .get("Keys", [])
+                )
+                attempt += 1
+                if pending and attempt >= BATCH_READ_ATTEMPTS:
+                    raise RuntimeError(
+                        f"{len(pending)} state items still unread after {attempt} "
+                        "attempts"
+                    )
+                if pending:
+                    time.sleep(min(2.0, 0.05 * 2**attempt))
+        return found
+
+    # Nested stacks.
+
+    def set_root(self, partition_key: str, *, root_stack_arn: str) -> None:
+        """Record the root stack of a nested stack on its ``LATEST`` item."""
+        self._update_latest(partition_key, {"root_stack_arn": root_stack_arn})
+
+    def set_nested_stacks(self, partition_key: str, nested: list[str]) -> None:
+        """Record the nested stack ARNs of a stack on its ``LATEST`` item."""
+        self._update_latest(partition_key, {"nested_stacks": json.dumps(nested)})
+
+    def put_nested_verdict(
+        self,
+        root_partition_key: str,
+        *,
+        stack_arn: str,
+        stack_name: str,
+        verdict: str,
+        check_time: str,
+    ) -> None:
+        """Write a nested stack's latest verdict into its root stack's partition."""
+        self.dynamodb.put_item(
+            TableName=self.table_name,
+            Item=_item(
+                {
+                    state.PARTITION_KEY: root_partition_key,
+                    state.SORT_KEY: state.nested_sort_key(stack_name),
+                    "stack_arn": stack_arn,
+                    "stack_name": stack_name,
+                    "verdict": verdict,
+                    "check_time": check_time,
+                }
+            ),
+        )
+
+    def nested_verdicts(self, root_partition_key: str) -> dict[str, dict[str, Any]]:
+        """Return the ``NESTED#`` items of a root stack by nested stack ARN."""
+        items: dict[str, dict[str, Any]] = {}
+        params: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": _item(
+                {":pk": root_partition_key, ":prefix": state.NESTED_PREFIX}
+            ),
+            "ConsistentRead": True,
+        }
+        while True:
+            response = self.dynamodb.query(**params)
+            for raw in response.get("Items", []):
+                item = {name: _plain(value) for name, value in raw.items()}
+                items[str(item.get("stack_arn"))] = item
+            last = response.get("LastEvaluatedKey")
+            if not last:
+                return items
+            params["ExclusiveStartKey"] = last
+
+    def set_rollup(self, partition_key: str, values: dict[str, Any]) -> None:
+        """Write the roll-up fields of a root stack's ``LATEST`` item."""
+        self._update_latest(partition_key, values)
 
     def put_json(self, key: str, document: dict[str, Any]) -> None:
         """Store a JSON document in the config bucket."""

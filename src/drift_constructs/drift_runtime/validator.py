@@ -1,27 +1,36 @@
-"""Lambda handler that checks a stack for drift and records and alerts the result.
+"""Lambda handler that starts drift checks and finishes them when detection ends.
 
-Event: the EventBridge "CloudFormation Stack Status Change" event, usually forwarded
-by the update handler. Statuses outside ``events.CHECKED_STATUSES`` and malformed
-events are logged and skipped without an AWS call.
+A check spans two invocations, and neither waits for CloudFormation:
 
-For each checked event the handler, once per event id:
+1. **Start.** A "CloudFormation Stack Status Change" event (forwarded by the update
+   handler or matched by the rule) or a ``check`` message of the check queue (sent by
+   the sweeper) starts drift detection on the stack's full ARN and returns.
+2. **Finish.** The "CloudFormation Drift Detection Status Change" event of that
+   detection, or a ``finish`` message that the sweeper sends for a detection whose
+   event never arrived, reads every page of results, compares the stored baseline,
+   stores the report under ``state.report_key``, writes a ``CHECK#`` item, updates
+   ``LATEST`` and the root stack's roll-up, alerts when ``alerts.alert_kind`` returns
+   a kind and emits the check metrics.
 
-1. compares live configuration with the stored baseline, when one exists,
-2. runs CloudFormation drift detection with ``detection.run_check`` within the
-   function's remaining time minus ``SAFETY_MARGIN_SECONDS``,
-3. stores the full report under ``state.report_key`` and writes a ``CHECK#`` item,
-4. publishes an SNS alert or recovery message when ``alerts.alert_kind`` returns one,
-5. updates the stack's ``LATEST`` item and emits the check metrics.
+The stack's ``LATEST`` item is its detection lock (see ``state.py``), so one detection
+per stack runs at a time and each detection is recorded once, whichever of its event
+and the sweeper's message comes first. A drift status event never starts a detection,
+so checks cannot trigger each other in a loop, including checks of the stack that
+deploys this function.
 
-A check that cannot run (invalid ignore rules, API errors, time out) is recorded with
-the ``failed`` verdict. Errors writing state or publishing the alert are raised, so
-Lambda retries the event.
+Statuses outside ``events.CHECKED_STATUSES``, detections still in progress and
+malformed events are logged and skipped without an AWS call. A check that cannot run
+(invalid ignore rules, API errors, time out) is recorded with the ``failed`` verdict.
+Errors writing state or publishing the alert are raised, so Lambda retries the event;
+in a queue batch, the failed message alone goes back to the queue.
 """
 
 # boto3 and Powertools are imported inside functions to keep start-up short.
 # ruff: noqa: PLC0415
 from __future__ import annotations
 
+import json
+import random
 import uuid
 from datetime import datetime, timezone
 from typing import Any
@@ -30,60 +39,441 @@ from aws_lambda_powertools import Logger
 
 from . import metrics as metric_names
 from . import state
-from .events import StackEvent, accept_event
+from .events import (
+    InvalidEventError,
+    StackArn,
+    StackEvent,
+    accept_event,
+    is_drift_status_event,
+    parse_drift_event,
+    parse_stack_arn,
+)
 
 logger = Logger()
 
 # Time kept back from the function's timeout for writing records and the alert.
 SAFETY_MARGIN_SECONDS = 20.0
+# How long a started detection holds the stack's lock. CloudFormation finishes most
+# detections within minutes; an abandoned lock expires after this.
+DETECTION_LEASE_SECONDS = 30 * 60
+# How long one invocation may take to record a detection's results: longer than the
+# longest Lambda timeout, so a lease ends only after its holder has stopped.
+FINISH_LEASE_SECONDS = 16 * 60
+# A stack update that arrives while a detection of the stack runs is queued again
+# with this delay (SQS allows at most 15 minutes).
+BUSY_REQUEUE_DELAY_SECONDS = 60
+# Visibility timeout of a queued check that was throttled or found its stack busy:
+# doubled per receive up to the cap, with jitter, so throttling slows the queue down.
+RETRY_VISIBILITY_BASE_SECONDS = 20
+RETRY_VISIBILITY_MAX_SECONDS = 900
+
+STARTED = "started"
+SATISFIED = "satisfied"
+BUSY = "busy"
+THROTTLED = "throttled"
+FAILED = "failed"
+FINISHED = "finished"
+DUPLICATE = "duplicate"
+# Outcomes after which a queued message goes back to the queue.
+RETRY_OUTCOMES = frozenset({BUSY, THROTTLED})
+
+
+class RetryLaterError(Exception):
+    """Raised when an event arrived too early and must be delivered again."""
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Check one stack for drift; see the module documentation for the contract."""
-    accepted = accept_event(event, logger)
-    if isinstance(accepted, dict):
-        return accepted
-    stack_event = accepted
-
+    """Start or finish drift checks; see the module documentation for the contract."""
     from . import clients
-    from .handler_support import ConfigurationError, HandlerConfig, run_idempotent
+
+    clients.set_own_account(clients.own_account_from_context(context))
+    if isinstance(event, dict) and isinstance(event.get("Records"), list):
+        return _handle_queue(event, context)
+    if is_drift_status_event(event):
+        return _handle_drift_event(event, context)
+    return _handle_stack_event(event, context)
+
+
+# Entry points.
+
+
+def _config() -> Any:
+    from .handler_support import ConfigurationError, HandlerConfig
 
     try:
         config = HandlerConfig.from_environment(require_state=False)
     except ConfigurationError:
         logger.exception("invalid function configuration")
         raise
-
     if config.table_name is None:
         logger.warning(
-            "no state table configured: the check is not recorded, not compared "
-            "with a baseline and alerts are not deduplicated"
+            "no state table configured: checks are not recorded or locked, not "
+            "compared with a baseline and alerts are not deduplicated"
         )
-        return _check_stack(stack_event, config, context, stateless=True)
+    return config
+
+
+def _store(config: Any) -> Any:
+    from . import clients
+    from .store import StateStore
+
+    if config.table_name is None:
+        return None
+    return StateStore(
+        dynamodb=clients.client("dynamodb"),
+        s3=clients.client("s3"),
+        table_name=config.table_name,
+        bucket_name=config.bucket_name,
+        history_ttl_days=config.history_ttl_days,
+    )
+
+
+def _handle_stack_event(event: Any, context: Any) -> dict[str, Any]:
+    accepted = accept_event(event, logger)
+    if isinstance(accepted, dict):
+        return accepted
+    stack_event: StackEvent = accepted
+    config = _config()
+    store = _store(config)
 
     def process(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        return _check_stack(stack_event, config, context)
+        response = _start(
+            stack_event.stack,
+            satisfied_after=stack_event.time,
+            trigger="stack-update",
+            config=config,
+            context=context,
+            store=store,
+        )
+        if response["outcome"] in RETRY_OUTCOMES:
+            response["requeued"] = _requeue(stack_event, config)
+        return response
 
-    return run_idempotent(
-        process,
-        event,
-        context,
-        table_name=config.table_name,
-        dynamodb=clients.client("dynamodb"),
+    if store is None:
+        return process(event, context)
+    return _run_idempotent(process, event, context, config)
+
+
+def _handle_drift_event(event: Any, context: Any) -> dict[str, Any]:
+    try:
+        drift_event = parse_drift_event(event)
+    except InvalidEventError as error:
+        logger.warning(
+            "skipped invalid event", extra={"problem": str(error), **error.fields}
+        )
+        return {"skipped": "invalid event"}
+    logger.append_keys(
+        event_id=drift_event.event_id,
+        stack_arn=drift_event.stack.arn,
+        detection_id=drift_event.detection_id,
     )
+    if not drift_event.is_finished:
+        logger.info(
+            "skipped detection status",
+            extra={"detection_status": drift_event.detection_status},
+        )
+        return {"skipped": f"detection status {drift_event.detection_status}"}
+    config = _config()
+    store = _store(config)
+
+    def process(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return _finish(
+            drift_event.stack,
+            detection_id=drift_event.detection_id,
+            detection_status=drift_event.detection_status,
+            stack_drift_status=drift_event.stack_drift_status,
+            config=config,
+            context=context,
+            store=store,
+        )
+
+    if store is None:
+        return process(event, context)
+    return _run_idempotent(process, event, context, config)
+
+
+def _handle_queue(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    from .check_requests import CheckRequest, parse_request
+
+    config = _config()
+    store = _store(config)
+    failures: list[dict[str, str]] = []
+    outcomes: dict[str, int] = {}
+    # After one throttled start in an account and region, the batch's other checks
+    # there go back to the queue without a call.
+    throttled: set[tuple[str, str]] = set()
+    for record in event["Records"]:
+        message_id = str(record.get("messageId", ""))
+        try:
+            request = parse_request(record.get("body"))
+        except InvalidEventError as error:
+            # Returned to the queue, which moves it to the failure queue after its
+            # receive limit, so the message is kept for inspection.
+            logger.error(
+                "invalid check request",
+                extra={"message_id": message_id, "problem": str(error), **error.fields},
+            )
+            failures.append({"itemIdentifier": message_id})
+            outcomes["invalid"] = outcomes.get("invalid", 0) + 1
+            continue
+        place = (request.stack.account, request.stack.region)
+        try:
+            if isinstance(request, CheckRequest):
+                if place in throttled:
+                    outcome = THROTTLED
+                else:
+                    outcome = _start(
+                        request.stack,
+                        satisfied_after=request.satisfied_after,
+                        trigger=request.trigger,
+                        config=config,
+                        context=context,
+                        store=store,
+                        policy=_queue_policy(),
+                    )["outcome"]
+                    if outcome == THROTTLED:
+                        throttled.add(place)
+            else:
+                outcome = _finish(
+                    request.stack,
+                    detection_id=request.detection_id,
+                    detection_status=_status_of(request.stack_drift_status),
+                    stack_drift_status=request.stack_drift_status,
+                    config=config,
+                    context=context,
+                    store=store,
+                )["outcome"]
+        except RetryLaterError:
+            outcome = BUSY
+        except Exception:
+            logger.exception(
+                "check request failed; returned to the queue",
+                extra={"message_id": message_id, "stack_arn": request.stack.arn},
+            )
+            outcome = "error"
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        if outcome in RETRY_OUTCOMES or outcome == "error":
+            failures.append({"itemIdentifier": message_id})
+            if outcome in RETRY_OUTCOMES:
+                _delay_retry(record, config)
+    logger.info("processed check requests", extra={"outcomes": outcomes})
+    return {"batchItemFailures": failures}
+
+
+# Start of a check.
+
+
+def _queue_policy() -> Any:
+    from .detection import RetryPolicy
+
+    # A throttled queued check goes back to the queue soon instead of holding the
+    # batch: the queue's visibility timeout is the longer backoff.
+    return RetryPolicy(base_delay=0.5, max_delay=2.0, max_attempts=3)
 
 
 def _remaining_seconds(context: Any) -> float:
     return float(context.get_remaining_time_in_millis()) / 1000 - SAFETY_MARGIN_SECONDS
 
 
+def _partition_key(config: Any, stack: StackArn) -> str:
+    return state.stack_partition_key(
+        config.environment, stack.account, stack.region, stack.stack_name
+    )
+
+
+def _start(
+    stack: StackArn,
+    *,
+    satisfied_after: datetime,
+    trigger: str,
+    config: Any,
+    context: Any,
+    store: Any,
+    policy: Any = None,
+) -> dict[str, Any]:
+    from . import clients
+    from .detection import start_detection
+    from .store import Claim
+    from .verdict import failed_result
+
+    response: dict[str, Any] = {"stack": stack.stack_name, "trigger": trigger}
+    partition_key = _partition_key(config, stack)
+    claim_id = uuid.uuid4().hex
+    if store is not None:
+        claim = store.claim_detection(
+            partition_key,
+            stack_arn=stack.arn,
+            stack_name=stack.stack_name,
+            environment=config.environment,
+            satisfied_after=satisfied_after,
+            claim_id=claim_id,
+            lease_seconds=DETECTION_LEASE_SECONDS,
+        )
+        if claim is not Claim.CLAIMED:
+            outcome = SATISFIED if claim is Claim.SATISFIED else BUSY
+            logger.info("check not started", extra={"outcome": outcome})
+            return {**response, "outcome": outcome}
+
+    started = datetime.now(timezone.utc)
+    try:
+        cloudformation = clients.account_client(
+            "cloudformation", stack.account, stack.region, stack.partition
+        )
+        start = start_detection(
+            cloudformation,
+            stack.arn,
+            remaining_seconds=lambda: _remaining_seconds(context),
+            policy=policy,
+        )
+    except Exception:
+        if store is not None:
+            store.release_claim(partition_key, claim_id=claim_id)
+        raise
+    if start.detection_id is not None:
+        if store is not None and not store.record_detection_start(
+            partition_key,
+            claim_id=claim_id,
+            detection_id=start.detection_id,
+            started=started,
+        ):
+            logger.warning("the stack's lock expired before the detection started")
+        logger.info("drift detection started", extra={"detection": start.detection_id})
+        return {**response, "outcome": STARTED, "detection_id": start.detection_id}
+    if start.throttled:
+        if store is not None:
+            store.release_claim(partition_key, claim_id=claim_id)
+        logger.warning("drift detection throttled", extra={"problem": start.error})
+        return {**response, "outcome": THROTTLED}
+
+    # CloudFormation refused the detection, for example because the stack was
+    # deleted: the failure is the check's result, so it is recorded, not retried.
+    result = failed_result(stack.arn, stack.stack_name, str(start.error))
+    result.extra["api_calls"] = start.api_calls
+    recorded = _record_result(stack, result, config=config, store=store)
+    if store is not None:
+        store.record_detection_start(
+            partition_key,
+            claim_id=claim_id,
+            detection_id=None,
+            started=started,
+            release=True,
+        )
+    return {**recorded, **response, "outcome": FAILED}
+
+
+def _requeue(stack_event: StackEvent, config: Any) -> bool:
+    from . import clients
+    from .check_requests import CheckRequest
+
+    if not config.check_queue_url:
+        raise RetryLaterError(
+            "a detection of the stack is running and no check queue is configured"
+        )
+    request = CheckRequest(
+        stack=stack_event.stack,
+        satisfied_after=stack_event.time,
+        trigger="stack-update",
+    )
+    clients.client("sqs").send_message(
+        QueueUrl=config.check_queue_url,
+        MessageBody=request.to_body(),
+        DelaySeconds=BUSY_REQUEUE_DELAY_SECONDS,
+    )
+    logger.info("stack busy or throttled; check queued for later")
+    return True
+
+
+def _delay_retry(record: dict[str, Any], config: Any) -> None:
+    from . import clients
+
+    receipt = record.get("receiptHandle")
+    if not config.check_queue_url or not isinstance(receipt, str):
+        return
+    try:
+        count = int(record.get("attributes", {}).get("ApproximateReceiveCount", "1"))
+    except (TypeError, ValueError):
+        count = 1
+    cap = min(
+        RETRY_VISIBILITY_MAX_SECONDS,
+        RETRY_VISIBILITY_BASE_SECONDS * 2 ** min(max(count - 1, 0), 10),
+    )
+    delay = int(cap * (0.5 + random.random() / 2))
+    try:
+        clients.client("sqs").change_message_visibility(
+            QueueUrl=config.check_queue_url,
+            ReceiptHandle=receipt,
+            VisibilityTimeout=delay,
+        )
+    except Exception:
+        # The queue's own visibility timeout applies instead; nothing is lost.
+        logger.exception("could not shorten the retry delay of a check request")
+
+
+# Finish of a check.
+
+
+def _status_of(stack_drift_status: str) -> str:
+    # A stack drift status of IN_SYNC or DRIFTED means the detection completed; any
+    # other value means it failed or its outcome is unknown.
+    if stack_drift_status in ("IN_SYNC", "DRIFTED"):
+        return "DETECTION_COMPLETE"
+    return "DETECTION_FAILED"
+
+
+def _finish(
+    stack: StackArn,
+    *,
+    detection_id: str,
+    detection_status: str,
+    stack_drift_status: str,
+    config: Any,
+    context: Any,
+    store: Any,
+) -> dict[str, Any]:
+    from .store import FinishClaim
+
+    response: dict[str, Any] = {"stack": stack.stack_name, "detection_id": detection_id}
+    partition_key = _partition_key(config, stack)
+    if store is not None:
+        claim = store.claim_finish(
+            partition_key,
+            detection_id=detection_id,
+            lease_seconds=FINISH_LEASE_SECONDS,
+        )
+        if claim is FinishClaim.EARLY:
+            raise RetryLaterError(
+                f"detection {detection_id} ended before its start was recorded"
+            )
+        if claim is not FinishClaim.CLAIMED:
+            logger.info("detection already recorded", extra={"claim": claim.value})
+            return {**response, "outcome": DUPLICATE, "claim": claim.value}
+    try:
+        result = _collect(
+            stack,
+            detection_id=detection_id,
+            detection_status=detection_status,
+            stack_drift_status=stack_drift_status,
+            config=config,
+            context=context,
+            store=store,
+        )
+        recorded = _record_result(stack, result, config=config, store=store)
+        if store is not None:
+            _roll_up(stack, result, config=config, store=store)
+            store.complete_detection(partition_key, detection_id=detection_id)
+    except Exception:
+        if store is not None:
+            store.release_finish(partition_key, detection_id=detection_id)
+        raise
+    return {**recorded, **response, "outcome": FINISHED}
+
+
 def _baseline_findings(
-    stack_event: StackEvent, config: Any, store: Any
+    stack: StackArn, config: Any, store: Any
 ) -> tuple[list[Any], list[Any]] | None:
     from . import clients
     from .baseline import compare_with_baseline
 
-    stack = stack_event.stack
     key = state.baseline_key(
         config.environment, stack.account, stack.region, stack.stack_name
     )
@@ -95,20 +485,30 @@ def _baseline_findings(
         return None
 
     def client_factory(service: str) -> Any:
-        return clients.client(service, stack.region)
+        return clients.account_client(
+            service, stack.account, stack.region, stack.partition
+        )
 
     drifts, unchecked = compare_with_baseline(document, client_factory)
     return list(drifts), list(unchecked)
 
 
-def _run(stack_event: StackEvent, config: Any, context: Any, store: Any) -> Any:
+def _collect(
+    stack: StackArn,
+    *,
+    detection_id: str,
+    detection_status: str,
+    stack_drift_status: str,
+    config: Any,
+    context: Any,
+    store: Any,
+) -> Any:
     from . import clients
-    from .detection import run_check
+    from .detection import collect_result
     from .ignore import IgnoreRuleError, effective_rules
     from .model import UncheckedResource
     from .verdict import failed_result
 
-    stack = stack_event.stack
     try:
         rules = effective_rules(config.ignore_rules_text)
     except IgnoreRuleError as error:
@@ -116,14 +516,14 @@ def _run(stack_event: StackEvent, config: Any, context: Any, store: Any) -> Any:
             "invalid ignore rules; check not run", extra={"problem": str(error)}
         )
         return failed_result(
-            stack.arn, stack.stack_name, f"invalid ignore rules: {error}"
+            stack.arn, stack.stack_name, f"invalid ignore rules: {error}", detection_id
         )
 
     try:
-        baseline_findings = _baseline_findings(stack_event, config, store)
+        baseline_findings = _baseline_findings(stack, config, store)
     except Exception as error:
-        # The CloudFormation check still runs; the stack is listed as unchecked by the
-        # baseline comparison so the gap shows in the verdict.
+        # The CloudFormation results still count; the stack is listed as unchecked
+        # by the baseline comparison so the gap shows in the verdict.
         logger.exception("baseline comparison failed")
         baseline_findings = (
             [],
@@ -136,43 +536,36 @@ def _run(stack_event: StackEvent, config: Any, context: Any, store: Any) -> Any:
             ],
         )
 
-    return run_check(
-        clients.client("cloudformation", stack.region),
+    return collect_result(
+        clients.account_client(
+            "cloudformation", stack.account, stack.region, stack.partition
+        ),
         stack.arn,
+        detection_id=detection_id,
+        detection_status=detection_status,
+        stack_drift_status=stack_drift_status,
         remaining_seconds=lambda: _remaining_seconds(context),
         ignore_rules=rules,
         baseline_findings=baseline_findings,
     )
 
 
-def _check_stack(
-    stack_event: StackEvent, config: Any, context: Any, *, stateless: bool = False
+# Recording.
+
+
+def _record_result(
+    stack: StackArn, result: Any, *, config: Any, store: Any
 ) -> dict[str, Any]:
     from . import clients
     from .alerts import alert_kind, build_alert
     from .model import Verdict
-    from .store import StateStore
 
-    stack = stack_event.stack
-    started = datetime.now(timezone.utc)
-    store = None
-    if not stateless:
-        store = StateStore(
-            dynamodb=clients.client("dynamodb"),
-            s3=clients.client("s3"),
-            table_name=config.table_name,
-            bucket_name=config.bucket_name,
-            history_ttl_days=config.history_ttl_days,
-        )
-    result = _run(stack_event, config, context, store)
     finished = datetime.now(timezone.utc)
     if result.verdict is Verdict.FAILED:
         logger.error("drift check failed", extra={"reason": result.failure_reason})
 
     check_id = uuid.uuid4().hex[:12]
-    partition_key = state.stack_partition_key(
-        config.environment, stack.account, stack.region, stack.stack_name
-    )
+    partition_key = _partition_key(config, stack)
     report_key = state.report_key(
         config.environment,
         stack.account,
@@ -184,11 +577,10 @@ def _check_stack(
     report = {
         **result.to_dict(),
         "environment": config.environment,
-        "event_id": stack_event.event_id,
+        "account": stack.account,
+        "region": stack.region,
         "check_id": check_id,
-        "started_at": started.isoformat(),
         "finished_at": finished.isoformat(),
-        "duration_seconds": round((finished - started).total_seconds(), 3),
     }
     try:
         latest: dict[str, Any] = {}
@@ -228,68 +620,148 @@ def _check_stack(
         elif kind is not None:
             logger.warning("alert not sent: no topic configured", extra={"kind": kind})
         sent = kind is not None and bool(config.topic_arn)
-        if store is None:
-            return _finish(
-                stack_event,
-                config,
+        if store is not None:
+            store.put_latest_check(
+                partition_key,
                 result,
-                check_id=check_id,
-                report_key=None,
-                kind=kind,
-                sent=sent,
+                environment=config.environment,
+                moment=finished,
+                report_key=report_key,
+                alert_fingerprint=result.fingerprint() if sent else None,
+                alert_verdict=result.verdict.value if sent else None,
             )
-        store.put_latest_check(
-            partition_key,
-            result,
-            environment=config.environment,
-            moment=finished,
-            report_key=report_key,
-            alert_fingerprint=result.fingerprint() if sent else None,
-            alert_verdict=result.verdict.value if sent else None,
-        )
     except Exception:
         logger.exception("recording the check failed", extra={"check_id": check_id})
         raise
 
-    return _finish(
-        stack_event,
-        config,
-        result,
-        check_id=check_id,
-        report_key=report_key,
-        kind=kind,
-        sent=sent,
-    )
-
-
-def _finish(
-    stack_event: StackEvent,
-    config: Any,
-    result: Any,
-    *,
-    check_id: str,
-    report_key: str | None,
-    kind: str | None,
-    sent: bool,
-) -> dict[str, Any]:
     from .handler_support import publish_metrics
 
-    publish_metrics(config.metrics_namespace, config.environment, check_metrics(result))
+    publish_metrics(
+        config.metrics_namespace,
+        config.environment,
+        check_metrics(result),
+        account=stack.account,
+        region=stack.region,
+    )
     logger.info(
         "drift check finished",
         extra={
             "verdict": result.verdict.value,
             "check_id": check_id,
-            "report_key": report_key,
+            "report_key": report_key if store is not None else None,
         },
     )
     return {
-        "stack": stack_event.stack.stack_name,
+        "stack": stack.stack_name,
         "verdict": result.verdict.value,
         "check_id": check_id,
-        "report_key": report_key,
+        "report_key": report_key if store is not None else None,
         "alert": kind if sent else None,
     }
+
+
+def _roll_up(stack: StackArn, result: Any, *, config: Any, store: Any) -> None:
+    """Keep the root stack's roll-up current after a check of ``stack``.
+
+    A stack's nested stacks come from its ListStackResources (type
+    ``AWS::CloudFormation::Stack``) and are checked by their own ARNs. Each nested
+    stack records its root; its verdict is copied into the root's partition, and the
+    root's ``LATEST`` carries the worst verdict of the whole tree.
+    """
+    from .detection import nested_stack_arns
+
+    partition_key = _partition_key(config, stack)
+    latest = store.read_latest(partition_key)
+    root_text = latest.get("root_stack_arn")
+    root_arn = root_text if isinstance(root_text, str) and root_text else None
+    nested: list[StackArn] = []
+    for arn in nested_stack_arns(result):
+        try:
+            nested.append(parse_stack_arn(arn))
+        except InvalidEventError:
+            logger.warning("skipped a nested stack with an invalid ARN")
+    top = parse_stack_arn(root_arn) if root_arn else stack
+    top_key = _partition_key(config, top)
+    check_time = str(latest.get("last_check_time", ""))
+    if root_arn:
+        store.put_nested_verdict(
+            top_key,
+            stack_arn=stack.arn,
+            stack_name=stack.stack_name,
+            verdict=result.verdict.value,
+            check_time=check_time,
+        )
+    if nested:
+        store.set_nested_stacks(partition_key, [child.arn for child in nested])
+        child_keys = {_partition_key(config, child): child for child in nested}
+        for key in child_keys:
+            store.set_root(key, root_stack_arn=top.arn)
+        # Nested stacks checked before this stack was could not know their root yet.
+        for key, item in store.read_latest_many(child_keys).items():
+            verdict = item.get("verdict")
+            if isinstance(verdict, str):
+                child = child_keys[key]
+                store.put_nested_verdict(
+                    top_key,
+                    stack_arn=child.arn,
+                    stack_name=child.stack_name,
+                    verdict=verdict,
+                    check_time=str(item.get("last_check_time", "")),
+                )
+    if root_arn or nested:
+        _write_rollup(top_key, store)
+
+
+def _write_rollup(root_key: str, store: Any) -> None:
+    from .model import Verdict
+
+    root = store.read_latest(root_key)
+    children = store.nested_verdicts(root_key)
+    try:
+        direct = json.loads(root.get("nested_stacks") or "[]")
+    except ValueError:
+        direct = []
+    verdicts = [str(item.get("verdict")) for item in children.values()]
+    unverified = [arn for arn in direct if arn not in children]
+    own = root.get("verdict")
+    verdicts.append(str(own) if own else "unchecked")
+    drifted = sum(1 for verdict in verdicts if verdict == Verdict.DRIFTED.value)
+    not_in_sync = sum(
+        1
+        for verdict in verdicts
+        if verdict not in (Verdict.DRIFTED.value, Verdict.IN_SYNC.value)
+    ) + len(unverified)
+    if drifted:
+        rollup = Verdict.DRIFTED.value
+    elif not_in_sync:
+        rollup = Verdict.INCOMPLETE.value
+    else:
+        rollup = Verdict.IN_SYNC.value
+    store.set_rollup(
+        root_key,
+        {
+            "rollup_verdict": rollup,
+            "rollup_stacks": len(verdicts) + len(unverified),
+            "rollup_drifted_stacks": drifted,
+            "rollup_unverified_stacks": not_in_sync,
+        },
+    )
+
+
+def _run_idempotent(
+    process: Any, event: dict[str, Any], context: Any, config: Any
+) -> dict[str, Any]:
+    from . import clients
+    from .handler_support import run_idempotent
+
+    response: dict[str, Any] = run_idempotent(
+        process,
+        event,
+        context,
+        table_name=config.table_name,
+        dynamodb=clients.client("dynamodb"),
+    )
+    return response
 
 
 def check_metrics(result: Any) -> dict[str, float]:

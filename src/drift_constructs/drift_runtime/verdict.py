@@ -51,6 +51,7 @@ class StackResource:
 
     logical_id: str
     resource_type: str
+    physical_id: str | None = None
 
 
 @dataclass(frozen=True)
