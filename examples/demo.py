@@ -3,13 +3,18 @@
 Run it with ``make demo`` or ``.venv/bin/python examples/demo.py``. The demo starts a
 moto server on 127.0.0.1 and deploys the reference stack and a small application
 stack into it. It records the application stack's baseline through the update
-handler and changes three resources by hand. The validator then finds the drift,
-stores the result, alerts through SNS and emits metrics. Last, the demo reverts the
-changes and shows the recovery. It exits with status 1 when any step fails.
+handler and changes three resources by hand. The validator then starts drift
+detection, and finishes the check when the detection's status event arrives: it
+stores the result, alerts through SNS and emits metrics. The demo reverts the changes
+and shows the recovery, then runs the scheduled sweep, which queues checks of the
+stacks not checked recently. It exits with status 1 when any step fails.
 
 moto stores Lambda functions but cannot run their code without Docker, so the demo
-calls the two handler functions in this process, with the environment variables of the
-deployed functions, and runs the validator itself when the update handler invokes it.
+calls the handler functions in this process, with the environment variables of the
+deployed functions. It runs the validator itself when the update handler invokes it,
+delivers the drift detection status events that CloudFormation would send through
+EventBridge, and hands the check queue's messages to the validator as Lambda's SQS
+event source would.
 """
 
 # The handlers and the stacks are imported inside functions: the handlers read their
@@ -186,6 +191,38 @@ class AsyncInvokeInterceptor:
         return response, {"StatusCode": 202}
 
 
+def drift_status_event(status: dict[str, Any], region: str) -> dict[str, Any]:
+    """Return the "CloudFormation Drift Detection Status Change" event of a detection.
+
+    ``status`` is a DescribeStackDriftDetectionStatus response. CloudFormation sends
+    this event itself; the emulator has no such event, so the demo builds it.
+    """
+    stack_arn = status["StackId"]
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "CloudFormation Drift Detection Status Change",
+        "source": "aws.cloudformation",
+        "account": stack_arn.split(":")[4],
+        "time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region,
+        "resources": [stack_arn],
+        "detail": {
+            "stack-id": stack_arn,
+            "stack-drift-detection-id": status["StackDriftDetectionId"],
+            "status-details": {
+                "stack-drift-status": status.get("StackDriftStatus", "UNKNOWN"),
+                "detection-status": status["DetectionStatus"],
+            },
+            "drift-detection-details": {
+                "drifted-stack-resource-count": status.get(
+                    "DriftedStackResourceCount", -1
+                )
+            },
+        },
+    }
+
+
 def stack_status_event(stack_arn: str, region: str, account: str) -> dict[str, Any]:
     """Return an EventBridge "CloudFormation Stack Status Change" event."""
     return {
@@ -194,7 +231,7 @@ def stack_status_event(stack_arn: str, region: str, account: str) -> dict[str, A
         "detail-type": "CloudFormation Stack Status Change",
         "source": "aws.cloudformation",
         "account": account,
-        "time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "time": datetime.now(timezone.utc).isoformat(),
         "region": region,
         "resources": [stack_arn],
         "detail": {
@@ -306,6 +343,18 @@ class Demo:
         )
         self.progress.line(f"validator returned {format_value(invocation.result)}")
         return invocation
+
+    def deliver_drift_event(self, detection_id: str) -> Invocation:
+        """Send the validator the status event of a finished detection."""
+        status = self.emulator.client(
+            "cloudformation"
+        ).describe_stack_drift_detection_status(StackDriftDetectionId=detection_id)
+        event = drift_status_event(status, self.emulator.region)
+        self.progress.line(
+            f"detection {detection_id} ended ({status['DetectionStatus']}); "
+            "delivering its drift detection status event"
+        )
+        return self.run_validator(event)
 
     def latest_report(self) -> dict[str, Any]:
         from drift_constructs.drift_runtime import state
@@ -523,7 +572,13 @@ def _change_resources(demo: Demo, drift: bool) -> None:
 
 
 def _step_check(demo: Demo, event: dict[str, Any], expected_verdict: str) -> None:
-    invocation = demo.run_validator(event)
+    started = demo.run_validator(event).result
+    if started.get("outcome") != "started":
+        raise DemoStepError(f"expected the detection to start, got {started}")
+    demo.progress.line(
+        "the validator started drift detection and returned without waiting"
+    )
+    invocation = demo.deliver_drift_event(str(started["detection_id"]))
     report = demo.latest_report()
     demo.print_report(report)
     if report.get("verdict") != expected_verdict:
@@ -533,6 +588,70 @@ def _step_check(demo: Demo, event: dict[str, Any], expected_verdict: str) -> Non
     demo.print_latest_record()
     demo.print_alerts()
     demo.print_metrics(invocation)
+
+
+def _step_sweep(demo: Demo) -> None:
+    """Run the sweeper, then hand the check queue's messages to the validator."""
+    from drift_constructs.drift_runtime import settings, sweeper
+
+    assert demo.reference is not None
+    function = find_function(demo.emulator, demo.reference, settings.SWEEPER_HANDLER)
+    scheduled = {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": demo.emulator.region,
+        "detail": {},
+    }
+    summary = invoke_handler(
+        sweeper.handler, scheduled, function, demo.emulator.region
+    ).result
+    demo.progress.line(f"sweeper returned {format_value(summary)}")
+    if summary.get("skipped_recent", 0) < 1:
+        raise DemoStepError(
+            f"expected {APP_STACK_ID} to be skipped as checked recently"
+        )
+    queue_url = demo.validator_env(settings.ENV_CHECK_QUEUE_URL)
+    sqs = demo.emulator.client("sqs")
+    messages = sqs.receive_message(
+        QueueUrl=queue_url, MaxNumberOfMessages=10, AttributeNames=["All"]
+    ).get("Messages", [])
+    demo.progress.line(
+        f"{len(messages)} check request(s) on the check queue; delivering them as "
+        "Lambda's SQS event source would"
+    )
+    records = [
+        {
+            "messageId": message["MessageId"],
+            "receiptHandle": message["ReceiptHandle"],
+            "body": message["Body"],
+            "attributes": message.get("Attributes", {}),
+            "eventSource": "aws:sqs",
+        }
+        for message in messages
+    ]
+    result = demo.run_validator({"Records": records}).result
+    if result.get("batchItemFailures"):
+        raise DemoStepError(f"check requests failed: {result['batchItemFailures']}")
+    for message in messages:
+        sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    table = demo.validator_env(settings.ENV_STATE_TABLE)
+    items = demo.emulator.client("dynamodb").scan(TableName=table)["Items"]
+    started = [
+        item["detection_id"]["S"]
+        for item in items
+        if item["sk"]["S"] == "LATEST"
+        and "detection_lease_until" in item
+        and "detection_id" in item
+    ]
+    alerts = 0
+    for detection_id in started:
+        finished = demo.deliver_drift_event(detection_id).result
+        alerts += 1 if finished.get("alert") else 0
+    if alerts:
+        demo.print_alerts(expected=alerts)
 
 
 def _step_cli(demo: Demo, expected_exit_code: int) -> None:
@@ -601,16 +720,22 @@ def run_demo(
                     _step_record_update(demo)
                 with progress.step("Change three resources out of band"):
                     _change_resources(demo, drift=True)
-                with progress.step("Run the validator with the forwarded event"):
+                with progress.step("Check the app stack (validator, two events)"):
                     assert demo.forwarded_event is not None
                     _step_check(demo, demo.forwarded_event, "drifted")
                 with progress.step("Run the same check from the command line"):
                     _step_cli(demo, expected_exit_code=1)
                 with progress.step("Revert the changes and check again"):
                     _change_resources(demo, drift=False)
-                    event = dict(demo.forwarded_event, id=str(uuid.uuid4()))
+                    event = dict(
+                        demo.forwarded_event,
+                        id=str(uuid.uuid4()),
+                        time=datetime.now(timezone.utc).isoformat(),
+                    )
                     progress.line(f"new event id {event['id']}")
                     _step_check(demo, event, "in_sync")
+                with progress.step("Run the scheduled sweep"):
+                    _step_sweep(demo)
             finally:
                 with progress.step("Stop the AWS emulator"):
                     server.__exit__(None, None, None)

@@ -96,20 +96,23 @@ def drift_page(
 
 def resources(
     stubber: Stubber,
-    items: list[tuple[str, str]],
+    items: list[tuple[str, str]] | list[tuple[str, str, str]],
     token: str | None = None,
     request_token: str | None = None,
     stack_arn: str = STACK_ARN,
 ) -> None:
-    summaries = [
-        {
-            "LogicalResourceId": logical_id,
-            "ResourceType": resource_type,
+    """Stub one ListStackResources page; a third tuple item is the physical id."""
+    summaries = []
+    for item in items:
+        summary = {
+            "LogicalResourceId": item[0],
+            "ResourceType": item[1],
             "LastUpdatedTimestamp": WHEN,
             "ResourceStatus": "CREATE_COMPLETE",
         }
-        for logical_id, resource_type in items
-    ]
+        if len(item) > 2:
+            summary["PhysicalResourceId"] = item[2]
+        summaries.append(summary)
     response: dict[str, Any] = {"StackResourceSummaries": summaries}
     if token is not None:
         response["NextToken"] = token

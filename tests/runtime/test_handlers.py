@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any
 
@@ -168,6 +169,13 @@ class Aws:
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
+    with moto_environment(monkeypatch) as resources:
+        yield resources
+
+
+@contextmanager
+def moto_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
+    """Create the moto resources; point the handlers' settings and clients at them."""
     with mock_aws():
         dynamodb = boto3.client("dynamodb", region_name=REGION)
         dynamodb.create_table(
@@ -455,8 +463,9 @@ def test_refused_start_records_failed(
     assert "detection_lease_until" not in latest
     alerts = aws.alerts()
     assert len(alerts) == 1
-    assert "Check failed: DetectStackDrift failed: ValidationError" in (
-        alerts[0]["Message"]
+    assert (
+        "Check failed: DetectStackDrift failed: ValidationError"
+        in (alerts[0]["Message"])
     )
     records = emf_records(capsys.readouterr().out)
     assert records[-1][metrics.FAILED_CHECKS] == [1.0]
