@@ -43,6 +43,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from . import clients
     from .handler_support import ConfigurationError, HandlerConfig, run_idempotent
 
+    clients.set_own_account(clients.own_account_from_context(context))
     try:
         config = HandlerConfig.from_environment()
     except ConfigurationError:
@@ -89,9 +90,10 @@ def _record_update(
             moment=stack_event.time,
             event_id=stack_event.event_id,
         )
-        document = capture_baseline(
-            clients.client("cloudformation", stack.region), stack.arn, stack_event.time
+        cloudformation = clients.account_client(
+            "cloudformation", stack.account, stack.region, stack.partition
         )
+        document = capture_baseline(cloudformation, stack.arn, stack_event.time)
         key = state.baseline_key(
             config.environment, stack.account, stack.region, stack.stack_name
         )
