@@ -162,7 +162,8 @@ def test_sweep_selects_filters_and_queues(
         [
             described("app-recent", tags=core),
             described("app-running", tags=core),
-            described("app-lost", tags=core, last_check=NOW),
+            described("app-lost", tags=core, last_check=NOW - timedelta(minutes=19)),
+            described("app-young", tags=core, last_check=NOW - timedelta(minutes=4)),
             *bulk,
         ],
     )
@@ -178,10 +179,20 @@ def test_sweep_selects_filters_and_queues(
             "detection_lease_until": int(NOW.timestamp()) + 600,
         },
     )
+    # CloudFormation's LastCheckTimestamp is the start of a detection, so one that
+    # started 5 minutes ago may still run; one of 20 minutes ago has ended.
+    sweep.set_latest(
+        "app-young",
+        {
+            "last_detection_started_at": state.timestamp(NOW - timedelta(minutes=5)),
+            "detection_id": "d-young",
+            "detection_lease_until": int(NOW.timestamp()) + 600,
+        },
+    )
     sweep.set_latest(
         "app-lost",
         {
-            "last_detection_started_at": state.timestamp(NOW - timedelta(minutes=5)),
+            "last_detection_started_at": state.timestamp(NOW - timedelta(minutes=20)),
             "detection_id": "d-lost",
             "detection_lease_until": int(NOW.timestamp()) + 600,
         },
@@ -191,12 +202,12 @@ def test_sweep_selects_filters_and_queues(
 
     sweep.stubbers[ACCOUNT].assert_no_pending_responses()
     assert summary == {
-        "listed": 32,
-        "selected": 28,
+        "listed": 33,
+        "selected": 29,
         "queued_checks": 25,
         "queued_finishes": 1,
         "skipped_recent": 1,
-        "skipped_running": 1,
+        "skipped_running": 2,
         "failed_places": [],
     }
     requests = sweep.requests()
@@ -266,6 +277,7 @@ def test_throttled_listing_is_retried(
         (settings.ENV_SWEEP_TAGS, '{"team": 1}', "JSON object of strings"),
         (settings.ENV_SWEEP_MIN_AGE_SECONDS, "-5", "whole number of seconds"),
         (settings.ENV_SWEEP_REGIONS, "[1]", "JSON list of strings"),
+        (settings.ENV_SWEEP_FINISH_AFTER_SECONDS, "soon", "whole number of seconds"),
     ],
 )
 def test_bad_sweep_settings_name_the_variable(

@@ -27,6 +27,11 @@ ENV_SWEEP_EXCLUDE = "SWEEP_EXCLUDE_PATTERNS"
 ENV_SWEEP_TAGS = "SWEEP_REQUIRED_TAGS"
 # A stack whose last detection started less than this many seconds ago is skipped.
 ENV_SWEEP_MIN_AGE_SECONDS = "SWEEP_MIN_AGE_SECONDS"
+# Seconds after its start that the sweeper treats a detection whose status event has
+# not arrived as lost, and finishes it. CloudFormation's LastCheckTimestamp is when a
+# detection started, not when it ended, so the sweeper waits this long first.
+ENV_SWEEP_FINISH_AFTER_SECONDS = "SWEEP_FINISH_AFTER_SECONDS"
+DEFAULT_SWEEP_FINISH_AFTER_SECONDS = 15 * 60
 # JSON list of the regions the sweeper lists stacks in. Default: the function's region.
 ENV_SWEEP_REGIONS = "SWEEP_REGIONS"
 # JSON list of the member account ids the sweeper lists stacks in, besides its own.

@@ -12,10 +12,12 @@ and those in ``MEMBER_ACCOUNTS``) and each region in ``SWEEP_REGIONS`` it:
    tags;
 3. reads the stacks' ``LATEST`` items and skips those whose last detection started
    less than ``SWEEP_MIN_AGE_SECONDS`` ago or is still running;
-4. sends a ``finish`` request for each detection that CloudFormation has finished
-   (its ``DriftInformation.LastCheckTimestamp`` is not older than the detection's
-   start) but whose status event never arrived, and a ``check`` request for each
-   other selected stack, to the check queue, ten per SendMessageBatch call.
+4. sends a ``finish`` request for each detection whose status event never arrived:
+   one that started more than ``SWEEP_FINISH_AFTER_SECONDS`` ago and that
+   CloudFormation knows (its ``DriftInformation.LastCheckTimestamp``, the start of
+   the stack's latest detection, is not older than the recorded start). It sends a
+   ``check`` request for each other selected stack. Requests go to the check queue,
+   ten per SendMessageBatch call.
 
 The validator consumes the queue at a bounded concurrency; a throttled check goes
 back to the queue, so throttling slows the sweep down instead of failing it. An
@@ -64,6 +66,9 @@ class SweepConfig:
     min_age: timedelta
     regions: tuple[str, ...]
     accounts: tuple[str, ...]
+    finish_after: timedelta = timedelta(
+        seconds=settings.DEFAULT_SWEEP_FINISH_AFTER_SECONDS
+    )
 
     @classmethod
     def from_environment(
@@ -88,27 +93,37 @@ class SweepConfig:
             raise ValueError(
                 f"{settings.ENV_SWEEP_TAGS} must be a JSON object of strings"
             )
-        age_text = values.get(settings.ENV_SWEEP_MIN_AGE_SECONDS) or str(
-            settings.DEFAULT_SWEEP_MIN_AGE_SECONDS
+        min_age = _seconds(
+            values,
+            settings.ENV_SWEEP_MIN_AGE_SECONDS,
+            settings.DEFAULT_SWEEP_MIN_AGE_SECONDS,
         )
-        try:
-            min_age = int(age_text)
-        except ValueError:
-            min_age = -1
-        if min_age < 0:
-            raise ValueError(
-                f"{settings.ENV_SWEEP_MIN_AGE_SECONDS} must be a whole number of "
-                f"seconds, got {age_text!r}"
-            )
+        finish_after = _seconds(
+            values,
+            settings.ENV_SWEEP_FINISH_AFTER_SECONDS,
+            settings.DEFAULT_SWEEP_FINISH_AFTER_SECONDS,
+        )
         accounts = tuple(dict.fromkeys([own_account, *members]))
         return cls(
             include=tuple(include),
             exclude=tuple(exclude),
             required_tags=dict(tags),
             min_age=timedelta(seconds=min_age),
+            finish_after=timedelta(seconds=finish_after),
             regions=tuple(item for item in dict.fromkeys(regions) if item),
             accounts=tuple(item for item in accounts if item),
         )
+
+
+def _seconds(values: Mapping[str, str], name: str, default: int) -> int:
+    text = values.get(name) or str(default)
+    try:
+        seconds = int(text)
+    except ValueError:
+        seconds = -1
+    if seconds < 0:
+        raise ValueError(f"{name} must be a whole number of seconds, got {text!r}")
+    return seconds
 
 
 def _string_list(values: Mapping[str, str], name: str, default: list[str]) -> list[str]:
@@ -205,7 +220,13 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             item.stack.region,
             item.stack.stack_name,
         )
-        decision = decide(item, latest.get(key, {}), now=now, min_age=sweep.min_age)
+        decision = decide(
+            item,
+            latest.get(key, {}),
+            now=now,
+            min_age=sweep.min_age,
+            finish_after=sweep.finish_after,
+        )
         if decision == "finish":
             requests.append(
                 FinishRequest(
@@ -334,7 +355,14 @@ def select_stacks(stacks: list[ListedStack], sweep: SweepConfig) -> list[ListedS
 
 
 def decide(
-    item: ListedStack, latest: Mapping[str, Any], *, now: datetime, min_age: timedelta
+    item: ListedStack,
+    latest: Mapping[str, Any],
+    *,
+    now: datetime,
+    min_age: timedelta,
+    finish_after: timedelta = timedelta(
+        seconds=settings.DEFAULT_SWEEP_FINISH_AFTER_SECONDS
+    ),
 ) -> str:
     """Return what the sweep does with a stack: check, finish, running or recent."""
     started = latest.get("last_detection_started_at")
@@ -349,6 +377,7 @@ def decide(
     if (
         unfinished
         and isinstance(started, str)
+        and started <= state.timestamp(now - finish_after)
         and item.last_check is not None
         and state.timestamp(item.last_check) >= started
     ):
