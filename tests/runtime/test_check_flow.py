@@ -377,3 +377,30 @@ def test_member_account_calls_use_the_member_role(
         assert clients.member_role_arn("111111111111") is None
         monkeypatch.delenv("MEMBER_ROLE_NAME")
         assert clients.member_role_arn("222222222222") is None
+
+
+def test_failed_detection_is_incomplete_without_a_status_call(aws: Aws) -> None:
+    # Only the result pages are stubbed: a DescribeStackDriftDetectionStatus call
+    # would fail the test.
+    cfn.detect(aws.cfn_stubber)
+    cfn.drift_page(
+        aws.cfn_stubber, [cfn.drift_entry("Bucket", "AWS::S3::Bucket", "IN_SYNC")]
+    )
+    cfn.resources(
+        aws.cfn_stubber,
+        [("Bucket", "AWS::S3::Bucket"), ("Queue", "AWS::SQS::Queue")],
+    )
+    validator.handler(stack_event(), FakeContext())
+
+    response = validator.handler(
+        drift_event(drift_status="UNKNOWN", detection_status="DETECTION_FAILED"),
+        FakeContext(),
+    )
+
+    aws.cfn_stubber.assert_no_pending_responses()
+    assert response["verdict"] == "incomplete"
+    report = json.loads(
+        aws.s3.get_object(Bucket=BUCKET, Key=response["report_key"])["Body"].read()
+    )
+    unchecked = {item["logical_id"]: item["reason"] for item in report["unchecked"]}
+    assert unchecked["Queue"] == "no drift result returned"

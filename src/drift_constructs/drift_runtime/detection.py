@@ -325,6 +325,7 @@ def collect_result(
     stack_drift_status: str,
     remaining_seconds: Callable[[], float],
     detection_reason: str | None = None,
+    read_failure_reason: bool = False,
     ignore_rules: Sequence[IgnoreRule] = (),
     sleep: Callable[[float], None] | None = None,
     jitter: Callable[[], float] | None = None,
@@ -341,10 +342,14 @@ def collect_result(
         detection_status: ``DETECTION_COMPLETE`` or ``DETECTION_FAILED``.
         stack_drift_status: the stack's drift status that the detection reported.
         remaining_seconds: returns the seconds the check may still use.
-        detection_reason: CloudFormation's ``DetectionStatusReason``. The status
-            event does not carry it, so for a failed detection with no reason given
-            this reads it with one DescribeStackDriftDetectionStatus call: it names
-            the resources that could not be checked.
+        detection_reason: CloudFormation's ``DetectionStatusReason``, which names
+            the resources a failed detection could not check. The status event does
+            not carry it. Without it, those resources still count as unchecked,
+            because they have no drift result, and the reason reads "no drift
+            result returned".
+        read_failure_reason: for a failed detection with no ``detection_reason``,
+            read the reason with one DescribeStackDriftDetectionStatus call. The
+            validator leaves this off, so it never calls that operation.
         ignore_rules: rules applied to CloudFormation and baseline drift alike.
         sleep: waits the given seconds between retries.
         jitter: returns a float in [0, 1) that scales each backoff delay.
@@ -370,6 +375,7 @@ def collect_result(
         },
         ignore_rules=ignore_rules,
         baseline_findings=baseline_findings,
+        read_reason=read_failure_reason,
     )
 
 
@@ -382,7 +388,7 @@ def _collect(
     ignore_rules: Sequence[IgnoreRule],
     baseline_findings: tuple[Sequence[ResourceDrift], Sequence[UncheckedResource]]
     | None,
-    read_reason: bool = True,
+    read_reason: bool,
 ) -> CheckResult:
     stack_name = stack_name_of(stack_arn)
     try:
