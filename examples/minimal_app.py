@@ -1,8 +1,10 @@
 """Smallest useful drift-constructs app: state tracking and drift detection.
 
-Synthesize it with ``cdk synth --app "python minimal_app.py"`` from this folder, or
-run ``python minimal_app.py`` with ``CDK_OUTDIR`` set. The functions run outside any
-VPC; add ``PrivateEndpoints`` (see reference_stack.py) to run them in private subnets.
+The detector checks each stack after every successful update and, in a daily sweep,
+every stack of the account and region. Synthesize it with
+``cdk synth --app "python minimal_app.py"`` from this folder, or run
+``python minimal_app.py`` with ``CDK_OUTDIR`` set. The functions run outside any VPC;
+add ``PrivateEndpoints`` (see reference_stack.py) to run them in private subnets.
 """
 
 from __future__ import annotations

@@ -1,12 +1,13 @@
-"""Reference stack: all four drift-constructs composed for one environment."""
+"""Reference stack: the drift-constructs of one environment, optionally a hub."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from aws_cdk import RemovalPolicy, Stack
 
-from constructs import Construct
+from constructs import Construct, Node
 from drift_constructs import (
     DriftDashboard,
     DriftDashboardProps,
@@ -21,13 +22,33 @@ from drift_constructs import (
 
 DEFAULT_ENVIRONMENT_SUFFIX = "dev"
 EXPORT_PREFIX = "DriftConstructs"
+# CDK context key with the member account ids of a hub, comma separated:
+# cdk synth -c memberAccounts=111122223333,444455556666
+MEMBER_ACCOUNTS_CONTEXT = "memberAccounts"
+
+
+def member_accounts_from_context(node: Node) -> list[str]:
+    """Return the account ids in the ``memberAccounts`` context value, if any.
+
+    Blanks around the ids and empty entries are dropped; DriftDetector validates the
+    ids themselves.
+    """
+    value = node.try_get_context(MEMBER_ACCOUNTS_CONTEXT)
+    if not value:
+        return []
+    return [account.strip() for account in str(value).split(",") if account.strip()]
 
 
 class DriftReferenceStack(Stack):
     """Private endpoints, state tracking, drift detection and a dashboard.
 
     The functions run in isolated subnets; the rule sends stack updates to the
-    update handler, which records them and forwards each one to the validator.
+    update handler, which records them and forwards each one to the validator, and a
+    daily sweep queues a check of every stack.
+
+    ``member_accounts`` makes the stack a hub: it adds the hub event bus and an STS
+    endpoint, and each member account deploys ``DriftMemberStack`` from
+    member_stack.py with the same suffix.
 
     ``production`` switches the constructs to their production profile: retained
     data, point-in-time recovery, bucket versioning, customer-managed KMS keys for
@@ -42,10 +63,12 @@ class DriftReferenceStack(Stack):
         *,
         environment_suffix: str = DEFAULT_ENVIRONMENT_SUFFIX,
         production: bool = False,
+        member_accounts: Sequence[str] = (),
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         suffix = environment_suffix
+        hub = bool(member_accounts)
 
         self.network = PrivateEndpoints(
             self,
@@ -53,6 +76,7 @@ class DriftReferenceStack(Stack):
             PrivateEndpointsProps(
                 environment_suffix=suffix,
                 removal_policy=RemovalPolicy.RETAIN if production else None,
+                cross_account=hub,
             ),
         )
         self.state_tracker = StateTracker(
@@ -69,6 +93,7 @@ class DriftReferenceStack(Stack):
                 environment_suffix=suffix,
                 network=self.network,
                 state_tracker=self.state_tracker,
+                member_accounts=member_accounts,
             ),
         )
         self.dashboard = DriftDashboard(

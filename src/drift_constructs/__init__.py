@@ -1,12 +1,15 @@
 """AWS CDK v2 constructs that detect CloudFormation drift and track stack state.
 
-Four constructs, each usable alone, each taking an ``environment_suffix`` that ends
+Five constructs, each usable alone, each taking an ``environment_suffix`` that ends
 every resource name so several environments share one account and region:
 
 * ``PrivateEndpoints``: VPC endpoints for the services the drift functions call.
 * ``StateTracker``: state table, config bucket and the stack update handler.
-* ``DriftDetector``: stack update rule, drift validator and alert topic.
+* ``DriftDetector``: event rules, check queue, drift validator, scheduled sweep and
+  alert topic; with member accounts, also the hub event bus.
 * ``DriftDashboard``: CloudWatch dashboard and drift alarm.
+* ``DriftMember``: in a member account, forwards CloudFormation events to a hub
+  ``DriftDetector`` and creates the role the hub assumes there.
 
 Invalid props raise ``DriftConstructsError`` when the construct is created, and so
 does a table, function, queue, alarm or export name that another stack of the same app
@@ -26,8 +29,10 @@ if TYPE_CHECKING:
         STACK_SUCCESS_STATUSES,
         DriftDetector,
         DriftDetectorProps,
+        drift_status_event_pattern,
         stack_update_event_pattern,
     )
+    from .drift_member import DriftMember, DriftMemberProps
     from .drift_runtime.ignore import IgnoreRule
     from .errors import DriftConstructsError
     from .private_endpoints import PrivateEndpoints, PrivateEndpointsProps
@@ -43,12 +48,15 @@ _EXPORTS = {
     "DriftDashboardProps": ".dashboard",
     "DriftDetector": ".drift_detector",
     "DriftDetectorProps": ".drift_detector",
+    "DriftMember": ".drift_member",
+    "DriftMemberProps": ".drift_member",
     "IgnoreRule": ".drift_runtime.ignore",
     "PrivateEndpoints": ".private_endpoints",
     "PrivateEndpointsProps": ".private_endpoints",
     "StateTracker": ".state_tracker",
     "StateTrackerProps": ".state_tracker",
     "add_exported_output": "._registry",
+    "drift_status_event_pattern": ".drift_detector",
     "stack_update_event_pattern": ".drift_detector",
 }
 
@@ -73,11 +81,14 @@ __all__ = [
     "DriftDashboardProps",
     "DriftDetector",
     "DriftDetectorProps",
+    "DriftMember",
+    "DriftMemberProps",
     "IgnoreRule",
     "PrivateEndpoints",
     "PrivateEndpointsProps",
     "StateTracker",
     "StateTrackerProps",
     "add_exported_output",
+    "drift_status_event_pattern",
     "stack_update_event_pattern",
 ]

@@ -80,7 +80,7 @@ def function_code() -> lambda_.Code:
 
 
 def base_environment(environment_suffix: str, service_name: str) -> dict[str, str]:
-    """Return the variables both functions carry: environment, metrics and service."""
+    """Return the variables every function carries: environment, metrics, service."""
     return {
         settings.ENV_ENVIRONMENT: environment_suffix,
         settings.ENV_METRICS_NAMESPACE: metrics.NAMESPACE,
@@ -101,6 +101,7 @@ def create_function(
     log_removal_policy: RemovalPolicy,
     network: PrivateEndpoints | None,
     failure_queue: sqs.IQueue,
+    role_name: str | None = None,
 ) -> lambda_.Function:
     """Create one drift function with its own role and log group.
 
@@ -108,6 +109,8 @@ def create_function(
     retention and removal policy are part of the stack. The role gets no AWS managed
     policy: it may write to that log group only and, in a VPC, manage the function's
     network interfaces. Failed asynchronous invocations go to ``failure_queue``.
+    ``role_name`` gives the role a fixed name, claimed across the app; default: a
+    name CloudFormation generates.
     """
     log_group_name = _naming.function_log_group_name(function_name)
     log_group = logs.LogGroup(
@@ -122,7 +125,12 @@ def create_function(
         f"{construct_id}Role",
         assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
         description=f"Execution role of the Lambda function {function_name}",
+        role_name=role_name,
     )
+    if role_name is not None:
+        _registry.claim_name(
+            role, _naming.ROLE_RULE.resource, role_name, account_wide=True
+        )
     log_group.grant_write(role)
     if network is not None:
         # The statement goes to the default policy, which the function depends on,
@@ -180,7 +188,7 @@ FAILURE_RETENTION = Duration.days(14)
 def create_failure_queue(
     scope: Construct, construct_id: str, *, suffix: str, removal_policy: RemovalPolicy
 ) -> sqs.Queue:
-    """Create the queue for events that the functions or EventBridge failed to deliver.
+    """Create the queue for events and check requests that could not be processed.
 
     The queue is encrypted with SQS-managed keys, which EventBridge and Lambda can
     use without a key policy, accepts HTTPS requests only and keeps messages for the
@@ -200,8 +208,9 @@ def create_failure_queue(
     _nag.acknowledge(
         queue,
         _nag.QUEUE_WITHOUT_DLQ_RULE,
-        "this queue is the dead-letter queue of the stack update rule and the "
-        "on-failure destination of the drift functions; a message lands here only "
-        "after its retries, and the failure alarm on DriftDashboard reports it",
+        "this queue is the dead-letter queue of the rules and of the check queue "
+        "and the on-failure destination of the drift functions; a message lands "
+        "here only after its retries, and the failure alarm on DriftDashboard "
+        "reports it",
     )
     return queue

@@ -6,8 +6,8 @@ resource it names and raise ``DriftConstructsError`` when it breaks one.
 
 Unresolved tokens are never measured or matched as text. When the suffix is a token,
 the builders return the name unchecked and the constructs add a warning annotation.
-When the stack's account or region is a token, the bucket name is measured with the
-longest value either can take.
+When the stack's account or region is a token, the bucket name and the hub role names
+are measured with the longest value either can take.
 """
 
 from __future__ import annotations
@@ -130,6 +130,26 @@ EXPORT_RULE = NameRule(
     re.compile(r"[A-Za-z0-9:-]+"),
     "letters, digits, colons and hyphens",
 )
+EVENT_BUS_RULE = NameRule(
+    "EventBridge event bus name",
+    1,
+    256,
+    re.compile(r"[A-Za-z0-9_.-]+"),
+    "letters, digits, dots, hyphens and underscores",
+)
+ROLE_RULE = NameRule(
+    "IAM role name",
+    1,
+    64,
+    re.compile(r"[A-Za-z0-9_+=,.@-]+"),
+    "letters, digits and the characters _+=,.@-",
+)
+
+
+_ACCOUNT_ID_PATTERN = re.compile(r"[0-9]{12}")
+_ORGANIZATION_ID_PATTERN = re.compile(r"o-[a-z0-9]{10,32}")
+# Region names such as "us-east-1", "us-gov-west-1" and "eusc-de-east-1".
+_REGION_PATTERN = re.compile(r"[a-z]+(?:-[a-z]+)+-[0-9]{1,2}")
 
 
 def is_token(value: str) -> bool:
@@ -187,6 +207,60 @@ def warn_if_suffix_is_token(scope: IConstruct, suffix: str) -> None:
             "from it were not checked against AWS naming rules; deployment fails if "
             "a name turns out too long or contains invalid characters.",
         )
+
+
+def check_account_id(prop: str, value: str) -> str:
+    """Check an AWS account id given as ``prop``; a token is returned unchecked.
+
+    Raises:
+        DriftConstructsError: when the value is not a string of exactly 12 digits.
+    """
+    if isinstance(value, str) and is_token(value):
+        return value
+    if not isinstance(value, str) or not _ACCOUNT_ID_PATTERN.fullmatch(value):
+        raise DriftConstructsError(
+            f"invalid account id {value!r} in {prop}: an AWS account id is a string "
+            "of exactly 12 digits, for example '123456789012'"
+        )
+    return value
+
+
+def check_organization_id(prop: str, value: str) -> str:
+    """Check an AWS Organizations id given as ``prop``; a token is returned unchecked.
+
+    Raises:
+        DriftConstructsError: when the value is not ``o-`` followed by 10 to 32
+            lowercase letters or digits.
+    """
+    if isinstance(value, str) and is_token(value):
+        return value
+    if not isinstance(value, str) or not _ORGANIZATION_ID_PATTERN.fullmatch(value):
+        raise DriftConstructsError(
+            f"{prop} {value!r} is not an organization id: it must be 'o-' followed "
+            "by 10 to 32 lowercase letters or digits, for example 'o-a1b2c3d4e5'"
+        )
+    return value
+
+
+def check_region(prop: str, value: str) -> str:
+    """Check an AWS region name given as ``prop``; a token is returned unchecked.
+
+    Raises:
+        DriftConstructsError: when the value is not a region name such as
+            ``us-east-1``.
+    """
+    if isinstance(value, str) and is_token(value):
+        return value
+    if (
+        not isinstance(value, str)
+        or len(value) > MAX_REGION_LENGTH
+        or not _REGION_PATTERN.fullmatch(value)
+    ):
+        raise DriftConstructsError(
+            f"invalid region name {value!r} in {prop}: use a region name such as "
+            "'us-east-1' or 'eu-central-1'"
+        )
+    return value
 
 
 def _check_name(
@@ -271,6 +345,112 @@ def failure_queue_name(suffix: str) -> str:
 def failure_alarm_name(suffix: str) -> str:
     """Return ``infrastructure-drift-failed-events-<suffix>``, the failure alarm."""
     return _suffixed_name(ALARM_RULE, "infrastructure-drift-failed-events", suffix)
+
+
+def check_queue_name(suffix: str) -> str:
+    """Return the check queue name, ``infrastructure-drift-checks-<suffix>``."""
+    return _suffixed_name(QUEUE_RULE, "infrastructure-drift-checks", suffix)
+
+
+def drift_status_rule_name(suffix: str) -> str:
+    """Return the drift status rule name, ``infrastructure-drift-status-<suffix>``."""
+    return _suffixed_name(EVENT_RULE_RULE, "infrastructure-drift-status", suffix)
+
+
+def sweeper_function_name(suffix: str) -> str:
+    """Return the sweeper's name, ``infrastructure-drift-sweeper-<suffix>``."""
+    return _suffixed_name(FUNCTION_RULE, "infrastructure-drift-sweeper", suffix)
+
+
+def sweep_rule_name(suffix: str) -> str:
+    """Return the schedule rule name, ``infrastructure-drift-sweep-<suffix>``."""
+    return _suffixed_name(EVENT_RULE_RULE, "infrastructure-drift-sweep", suffix)
+
+
+def hub_event_bus_name(suffix: str) -> str:
+    """Return the hub's event bus name, ``infrastructure-drift-hub-<suffix>``."""
+    return _suffixed_name(EVENT_BUS_RULE, "infrastructure-drift-hub", suffix)
+
+
+def forward_rule_name(suffix: str) -> str:
+    """Return a member's rule name, ``infrastructure-drift-forward-<suffix>``."""
+    return _suffixed_name(EVENT_RULE_RULE, "infrastructure-drift-forward", suffix)
+
+
+def forward_failure_queue_name(suffix: str) -> str:
+    """Return ``infrastructure-drift-forward-failures-<suffix>``, a member's DLQ."""
+    return _suffixed_name(QUEUE_RULE, "infrastructure-drift-forward-failures", suffix)
+
+
+def member_role_name(suffix: str) -> str:
+    """Return the default member role name, ``drift-constructs-member-<suffix>``."""
+    return _suffixed_name(ROLE_RULE, "drift-constructs-member", suffix)
+
+
+def check_role_name(prop: str, name: str) -> str:
+    """Check an IAM role name given as ``prop``; a token is returned unchecked.
+
+    Raises:
+        DriftConstructsError: when the name is not a string, is empty, is longer
+            than 64 characters or contains characters IAM does not allow.
+    """
+    if not isinstance(name, str):
+        raise DriftConstructsError(
+            f"{prop} must be a string, got {type(name).__name__} {name!r}"
+        )
+    if is_token(name):
+        return name
+    return _check_name(ROLE_RULE, name, name, f"{prop} {name!r}", shorten=prop)
+
+
+def _hub_role_name(kind: str, suffix: str, region: str) -> str:
+    name = f"drift-hub-{kind}-{suffix}-{region}"
+    if not validate_suffix(suffix):
+        return name
+    measured_region = region
+    assumption = ""
+    if is_token(region):
+        measured_region = "a" * MAX_REGION_LENGTH
+        assumption = (
+            " (the region is not fixed, so the longest region name, "
+            f"{MAX_REGION_LENGTH} characters, was assumed)"
+        )
+    elif not re.fullmatch(r"[a-z0-9-]+", region):
+        raise DriftConstructsError(
+            f"region {region!r} cannot be part of the {ROLE_RULE.resource} {name!r}: "
+            "it must be non-empty and contain only lowercase letters, digits and "
+            "hyphens"
+        )
+    measured = f"drift-hub-{kind}-{suffix}-{measured_region}"
+    return _check_name(
+        ROLE_RULE, name, measured, f"{ENVIRONMENT_SUFFIX_PROP} {suffix!r}", assumption
+    )
+
+
+def hub_validator_role_name(suffix: str, region: str) -> str:
+    """Return the hub validator's role name, ``drift-hub-validator-<suffix>-<region>``.
+
+    IAM role names are unique per account, and the region in the name lets one hub
+    account run a hub per region. ``region`` is the hub stack's region and may be a
+    token, which is measured as ``MAX_REGION_LENGTH`` characters.
+    """
+    return _hub_role_name("validator", suffix, region)
+
+
+def hub_sweeper_role_name(suffix: str, region: str) -> str:
+    """Return the hub sweeper's role name, ``drift-hub-sweeper-<suffix>-<region>``.
+
+    ``region`` is handled as in ``hub_validator_role_name``.
+    """
+    return _hub_role_name("sweeper", suffix, region)
+
+
+def hub_update_handler_role_name(suffix: str, region: str) -> str:
+    """Return ``drift-hub-updater-<suffix>-<region>``, the update handler's hub role.
+
+    ``region`` is handled as in ``hub_validator_role_name``.
+    """
+    return _hub_role_name("updater", suffix, region)
 
 
 def function_log_group_name(function_name: str) -> str:

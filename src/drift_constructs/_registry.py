@@ -5,7 +5,8 @@ table, function, queue or export of the same name: the second deployment fails.
 ``claim_name`` records each name with the stack's account and region and raises
 ``DriftConstructsError`` when another construct of the same app already claimed it
 for a place the two could share. S3 bucket names are global, so they are compared
-without account and region.
+without account and region, and IAM role names are unique per account, so they are
+compared without region.
 
 An unresolved account or region may be any value, so it matches every account or
 region. Two environment-agnostic stacks with the same suffix therefore conflict.
@@ -45,25 +46,34 @@ def _overlaps(first: str | None, second: str | None) -> bool:
 
 
 def claim_name(
-    scope: IConstruct, resource: str, name: str, *, global_name: bool = False
+    scope: IConstruct,
+    resource: str,
+    name: str,
+    *,
+    global_name: bool = False,
+    account_wide: bool = False,
+    remedy: str = "",
 ) -> None:
     """Record that ``scope`` creates the ``resource`` called ``name``.
 
     ``resource`` is the kind of name as it appears in messages, for example
     "DynamoDB table name". A name that is an unresolved token is not recorded.
+    ``account_wide`` compares the name across all regions of an account, as IAM
+    requires for role names. ``remedy`` replaces the advice at the end of the error
+    message.
 
     Raises:
         DriftConstructsError: when a construct of the same app already claimed the
             same name for the same kind of resource in an account and region that
             may be the same as this one's (any account and region when
-            ``global_name``).
+            ``global_name``, any region when ``account_wide``).
     """
     if cdk.Token.is_unresolved(name):
         return
     stack = cdk.Stack.of(scope)
     claim = _Claim(
         account=None if global_name else _fixed(stack.account),
-        region=None if global_name else _fixed(stack.region),
+        region=None if global_name or account_wide else _fixed(stack.region),
         path=scope.node.path,
     )
     names = _claims.setdefault(scope.node.root, {})
@@ -72,12 +82,21 @@ def claim_name(
         if _overlaps(other.account, claim.account) and _overlaps(
             other.region, claim.region
         ):
-            where = "" if global_name else " in the same account and region"
+            if global_name:
+                where = ""
+            elif account_wide:
+                where = " in the same account"
+            else:
+                where = " in the same account and region"
+            advice = remedy or (
+                "give each environment its own environment_suffix (for example "
+                "'dev' and 'prod') or deploy the stacks to different accounts or "
+                "regions"
+            )
             raise DriftConstructsError(
                 f"the {resource} {name!r} of {claim.path!r} is already used by "
-                f"{other.path!r}{where}, and the second deployment would fail; give "
-                "each environment its own environment_suffix (for example 'dev' and "
-                "'prod') or deploy the stacks to different accounts or regions"
+                f"{other.path!r}{where}, and the second deployment would fail; "
+                f"{advice}"
             )
     existing.append(claim)
 

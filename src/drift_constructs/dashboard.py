@@ -31,8 +31,8 @@ class DriftDashboardProps:
     Attributes:
         environment_suffix: Environment name appended to every resource name and
             used as the ``Environment`` dimension of every drift metric.
-        drift_detector: Detector whose validator gets invocation, error and
-            duration widgets. Default: none.
+        drift_detector: Detector whose validator and sweeper get invocation,
+            error and duration widgets. Default: none.
         state_tracker: Tracker whose update handler gets the same widgets.
             Default: the detector's tracker, if any.
         alarm_topic: Topic notified when the drift alarm fires, for example the
@@ -157,12 +157,7 @@ class DriftDashboard(Construct):
                     height=WIDGET_HEIGHT,
                 )
             )
-        functions: list[tuple[str, lambda_.IFunction]] = []
-        if props.drift_detector is not None:
-            functions.append(("Drift validator", props.drift_detector.validator))
-        if tracker is not None:
-            functions.append(("Update handler", tracker.update_handler))
-        for title, function in functions:
+        for title, function in _monitored_functions(props.drift_detector, tracker):
             self._dashboard.add_widgets(*self._function_widgets(title, function))
 
         # Expose.
@@ -228,6 +223,15 @@ class DriftDashboard(Construct):
                 width=WIDGET_WIDTH,
                 height=WIDGET_HEIGHT,
             ),
+            cloudwatch.GraphWidget(
+                title="Sweeps: stacks queued and skipped (sum)",
+                left=[
+                    self._drift_metric(metrics.SWEPT_STACKS, "Sum"),
+                    self._drift_metric(metrics.SKIPPED_STACKS, "Sum"),
+                ],
+                width=WIDGET_WIDTH,
+                height=WIDGET_HEIGHT,
+            ),
         ]
 
     def _function_widgets(
@@ -278,3 +282,17 @@ class DriftDashboard(Construct):
     def dashboard_url(self) -> str:
         """Console URL of the dashboard in the stack's region (may contain tokens)."""
         return self._dashboard_url
+
+
+def _monitored_functions(
+    detector: DriftDetector | None, tracker: StateTracker | None
+) -> list[tuple[str, lambda_.IFunction]]:
+    """Return the functions that get health widgets, each with its widget title."""
+    functions: list[tuple[str, lambda_.IFunction]] = []
+    if detector is not None:
+        functions.append(("Drift validator", detector.validator))
+        if detector.sweeper is not None:
+            functions.append(("Drift sweeper", detector.sweeper))
+    if tracker is not None:
+        functions.append(("Update handler", tracker.update_handler))
+    return functions

@@ -50,7 +50,8 @@ class PrivateEndpointsProps:
         services: Endpoint service names (as in ``com.amazonaws.<region>.<name>``)
             to create endpoints for. ``s3`` and ``dynamodb`` get gateway endpoints,
             all others interface endpoints with private DNS. Default: the services
-            the drift functions call, ``settings.SERVICES_CALLED``.
+            the drift functions call, ``settings.SERVICES_CALLED``, plus
+            ``settings.CROSS_ACCOUNT_SERVICES`` when ``cross_account``.
         existing_endpoint_services: Services for which the VPC already has an
             endpoint that this construct did not create. No endpoint is created for
             them and they count as present in the check below. A service listed
@@ -61,8 +62,14 @@ class PrivateEndpointsProps:
             True for a new VPC.
         flow_log_retention: Retention of the flow log group. Default: one month.
         removal_policy: Removal policy of the flow log group. Default: DESTROY.
+        cross_account: Whether the functions also reach other accounts, as the
+            validator and sweeper of a hub ``DriftDetector`` do: they assume member
+            roles through STS, so ``settings.CROSS_ACCOUNT_SERVICES`` (``sts``)
+            becomes required too. A hub ``DriftDetector`` rejects a network without
+            an STS endpoint. Default: False.
 
-    Every service in ``settings.SERVICES_CALLED`` must be in ``services`` or
+    Every service in ``settings.SERVICES_CALLED`` (and, with ``cross_account``, in
+    ``settings.CROSS_ACCOUNT_SERVICES``) must be in ``services`` or
     ``existing_endpoint_services``, because a function without NAT reaches only
     services that have an endpoint in its VPC.
     """
@@ -76,6 +83,7 @@ class PrivateEndpointsProps:
     flow_logs: bool | None = None
     flow_log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH
     removal_policy: RemovalPolicy | None = None
+    cross_account: bool = False
 
 
 class PrivateEndpoints(Construct):
@@ -102,15 +110,22 @@ class PrivateEndpoints(Construct):
         # Validate.
         _naming.validate_suffix(props.environment_suffix)
         _naming.warn_if_suffix_is_token(self, props.environment_suffix)
+        if not isinstance(props.cross_account, bool):
+            raise DriftConstructsError(
+                f"cross_account must be True or False, got {props.cross_account!r}"
+            )
+        required = frozenset(settings.SERVICES_CALLED)
+        if props.cross_account:
+            required |= settings.CROSS_ACCOUNT_SERVICES
         existing = _validated_services(
             "existing_endpoint_services", props.existing_endpoint_services
         )
         if props.services is None:
-            requested = frozenset(settings.SERVICES_CALLED) - existing
+            requested = required - existing
         else:
             requested = _validated_services("services", props.services)
         _check_existing_not_requested(requested, existing)
-        _check_required_services(requested, existing)
+        _check_required_services(requested, existing, required)
         _check_vpc_props(props)
 
         # Create.
@@ -352,9 +367,9 @@ def _validated_services(prop: str, services: Sequence[str] | None) -> frozenset[
 
 
 def _check_required_services(
-    requested: frozenset[str], existing: frozenset[str]
+    requested: frozenset[str], existing: frozenset[str], required: frozenset[str]
 ) -> None:
-    missing = sorted(settings.SERVICES_CALLED - requested - existing)
+    missing = sorted(required - requested - existing)
     if missing:
         raise DriftConstructsError(
             f"services leaves out endpoints for {', '.join(missing)}, which the drift "

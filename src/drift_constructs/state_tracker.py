@@ -175,6 +175,8 @@ class StateTracker(Construct):
             else props.customer_managed_keys
         )
         self._validator: lambda_.IFunction | None = None
+        self._network = props.network
+        self._hub_role_name: str | None = None
 
         # Create.
         created_key: kms.IKey | None = None
@@ -344,6 +346,38 @@ class StateTracker(Construct):
             )
         )
 
+    def use_member_role(self, *, role_name: str, member_role_name: str) -> None:
+        """Prepare the update handler to read stacks of a hub's member accounts.
+
+        A hub ``DriftDetector`` calls this. The update handler's role gets the fixed
+        name ``role_name``, which member roles trust, and the handler gets
+        ``settings.ENV_MEMBER_ROLE_NAME``, so it reads member stacks' templates with
+        the member role. The detector grants ``sts:AssumeRole`` on the member roles.
+
+        Raises:
+            DriftConstructsError: when the tracker already serves a hub with another
+                role name.
+        """
+        if self._hub_role_name == role_name:
+            return
+        if self._hub_role_name is not None:
+            raise DriftConstructsError(
+                f"StateTracker {self.node.path!r} already serves a hub as the role "
+                f"{self._hub_role_name!r}; a tracker can serve one DriftDetector"
+            )
+        role = self._update_handler.role
+        cfn_role = role.node.default_child if role is not None else None
+        if not isinstance(cfn_role, iam.CfnRole):  # pragma: no cover
+            raise DriftConstructsError("the update handler has no execution role")
+        cfn_role.role_name = role_name
+        _registry.claim_name(
+            cfn_role, _naming.ROLE_RULE.resource, role_name, account_wide=True
+        )
+        self._hub_role_name = role_name
+        self._update_handler.add_environment(
+            settings.ENV_MEMBER_ROLE_NAME, member_role_name
+        )
+
     def grant_read_state(self, grantee: iam.IGrantable) -> None:
         """Grant read access to the state table and to every object in the bucket.
 
@@ -497,6 +531,11 @@ class StateTracker(Construct):
     def failure_queue(self) -> sqs.IQueue:
         """Queue of events that the functions or the rule target failed to process."""
         return self._failure_queue
+
+    @property
+    def network(self) -> PrivateEndpoints | None:
+        """Network of the update handler, or None outside a VPC."""
+        return self._network
 
     @property
     def table_encryption_key(self) -> kms.IKey | None:

@@ -23,7 +23,12 @@ for directory in (TESTS_DIRECTORY, EXAMPLES_DIRECTORY):
     if str(directory) not in sys.path:
         sys.path.insert(0, str(directory))
 
-from construct_helpers import ACCOUNT, REGION  # noqa: E402
+from construct_helpers import (  # noqa: E402
+    ACCOUNT,
+    REGION,
+    build_hub_stack,
+    build_member_stack,
+)
 
 
 @pytest.fixture(scope="session")
@@ -44,3 +49,22 @@ def reference_stack() -> cdk.Stack:
 def reference_template(reference_stack: cdk.Stack) -> Template:
     """Synthesized template of the reference stack."""
     return Template.from_stack(reference_stack)
+
+
+@pytest.fixture(scope="session")
+def hub_and_member() -> tuple[cdk.Stack, cdk.Stack]:
+    """A hub stack and the member stack of examples/ in one app, built once."""
+    app = cdk.App()
+    return build_hub_stack(app), build_member_stack(app)
+
+
+@pytest.fixture(scope="session")
+def hub_template(hub_and_member: tuple[cdk.Stack, cdk.Stack]) -> Template:
+    """Synthesized template of the hub stack."""
+    return Template.from_stack(hub_and_member[0])
+
+
+@pytest.fixture(scope="session")
+def member_template(hub_and_member: tuple[cdk.Stack, cdk.Stack]) -> Template:
+    """Synthesized template of the member stack."""
+    return Template.from_stack(hub_and_member[1])

@@ -9,6 +9,10 @@ from aws_cdk.assertions import Template
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
+# Member accounts and organization of the hub configuration in the tests.
+MEMBER_ACCOUNT = "210987654321"
+OTHER_MEMBER_ACCOUNT = "345678901234"
+ORGANIZATION_ID = "o-a1b2c3d4e5"
 
 
 def new_stack(account: str | None = ACCOUNT, region: str | None = REGION) -> cdk.Stack:
@@ -60,3 +64,111 @@ def function_named(template: Template, function_name: str) -> dict[str, Any]:
     assert len(found) == 1, f"expected one function {function_name}, found {found}"
     properties: dict[str, Any] = next(iter(found.values()))["Properties"]
     return properties
+
+
+def build_hub_stack(
+    app: cdk.App,
+    construct_id: str = "DriftHub-qa",
+    *,
+    with_network: bool = True,
+    **detector_props: Any,
+) -> cdk.Stack:
+    """Return a hub for two member accounts and an organization, with every construct.
+
+    The network has the STS endpoint, and a tracker and a dashboard are attached, so
+    the stack contains every resource a hub can have. ``with_network=False`` leaves
+    out the network, so the functions run outside a VPC.
+    """
+    from drift_constructs import (
+        DriftDashboard,
+        DriftDashboardProps,
+        DriftDetector,
+        DriftDetectorProps,
+        PrivateEndpoints,
+        PrivateEndpointsProps,
+        StateTracker,
+        StateTrackerProps,
+    )
+
+    stack = cdk.Stack(
+        app, construct_id, env=cdk.Environment(account=ACCOUNT, region=REGION)
+    )
+    network = None
+    if with_network:
+        network = PrivateEndpoints(
+            stack,
+            "Network",
+            PrivateEndpointsProps(environment_suffix="qa", cross_account=True),
+        )
+    tracker = StateTracker(
+        stack,
+        "StateTracker",
+        StateTrackerProps(environment_suffix="qa", network=network),
+    )
+    props: dict[str, Any] = {
+        "member_accounts": (MEMBER_ACCOUNT, OTHER_MEMBER_ACCOUNT),
+        "organization_id": ORGANIZATION_ID,
+        **detector_props,
+    }
+    detector = DriftDetector(
+        stack,
+        "DriftDetector",
+        DriftDetectorProps(
+            environment_suffix="qa", network=network, state_tracker=tracker, **props
+        ),
+    )
+    DriftDashboard(
+        stack,
+        "Dashboard",
+        DriftDashboardProps(environment_suffix="qa", drift_detector=detector),
+    )
+    return stack
+
+
+def build_member_stack(app: cdk.App, construct_id: str = "DriftMember-qa") -> cdk.Stack:
+    """Return the member stack of examples/member_stack.py for the hub above."""
+    from member_stack import DriftMemberStack
+
+    return DriftMemberStack(
+        app,
+        construct_id,
+        environment_suffix="qa",
+        hub_account=ACCOUNT,
+        env=cdk.Environment(account=MEMBER_ACCOUNT, region=REGION),
+    )
+
+
+def policy_statements_of_role(
+    template: Template, role_logical_id_prefix: str
+) -> list[dict[str, Any]]:
+    """Return the statements of the identity policies attached to one role."""
+    statements: list[dict[str, Any]] = []
+    for resource in resources_of(template, "AWS::IAM::Policy").values():
+        roles = resource["Properties"].get("Roles", [])
+        if any(
+            isinstance(role, dict)
+            and str(role.get("Ref", "")).startswith(role_logical_id_prefix)
+            for role in roles
+        ):
+            statements.extend(resource["Properties"]["PolicyDocument"]["Statement"])
+    assert statements, f"no policy attached to {role_logical_id_prefix}"
+    return statements
+
+
+def render(value: Any) -> Any:
+    """Return ``value`` with ``AWS::Partition`` as "aws" and joins concatenated.
+
+    Other intrinsics are kept, so a comparison with plain text fails on them.
+    """
+    if isinstance(value, list):
+        return [render(item) for item in value]
+    if isinstance(value, dict):
+        if value == {"Ref": "AWS::Partition"}:
+            return "aws"
+        if set(value) == {"Fn::Join"}:
+            separator, parts = value["Fn::Join"]
+            rendered = [render(part) for part in parts]
+            if all(isinstance(part, str) for part in rendered):
+                return str(separator).join(rendered)
+        return {key: render(item) for key, item in value.items()}
+    return value

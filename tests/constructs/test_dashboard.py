@@ -97,9 +97,46 @@ def test_drift_metrics_only_known_names(body: dict[str, Any]) -> None:
 @pytest.mark.parametrize("metric_name", ["Invocations", "Errors", "Duration"])
 def test_function_widgets(body: dict[str, Any], metric_name: str) -> None:
     rows = [row for row in metric_rows(body) if row[:2] == ["AWS/Lambda", metric_name]]
-    # Both functions; duration is shown as average and maximum.
-    expected = 4 if metric_name == "Duration" else 2
+    # Update handler, validator and sweeper; duration is shown as average and
+    # maximum.
+    expected = 6 if metric_name == "Duration" else 3
     assert len(rows) == expected
+
+
+def test_sweep_widget(body: dict[str, Any]) -> None:
+    (widget,) = [
+        widget
+        for widget in body["widgets"]
+        if widget["properties"].get("title", "").startswith("Sweeps")
+    ]
+    names = [row[1] for row in widget["properties"]["metrics"]]
+    assert names == [metrics.SWEPT_STACKS, metrics.SKIPPED_STACKS]
+    for row in widget["properties"]["metrics"]:
+        assert row[2:4] == [metrics.DIMENSION_ENVIRONMENT, "dev"], row
+        assert row[4]["stat"] == "Sum", row
+
+
+def test_sweeper_widgets_titled(body: dict[str, Any]) -> None:
+    titles = [widget["properties"].get("title", "") for widget in body["widgets"]]
+    assert "Drift sweeper: invocations and errors" in titles
+    assert "Drift sweeper: duration" in titles
+
+
+def test_no_sweeper_widgets_when_off() -> None:
+    stack = new_stack()
+    detector = DriftDetector(
+        stack,
+        "Detector",
+        DriftDetectorProps(environment_suffix="dev", sweep_enabled=False),
+    )
+    DriftDashboard(
+        stack,
+        "Dashboard",
+        DriftDashboardProps(environment_suffix="dev", drift_detector=detector),
+    )
+    dashboard = only_resource(Template.from_stack(stack), "AWS::CloudWatch::Dashboard")
+    assert "Drift sweeper" not in json.dumps(dashboard)
+    assert "Drift validator" in json.dumps(dashboard)
 
 
 def test_alarm_on_drifted_stacks(template: Template) -> None:

@@ -31,19 +31,26 @@ from drift_constructs import (
     StateTracker,
     StateTrackerProps,
     _naming,
+    _registry,
     add_exported_output,
 )
 from drift_constructs._function import NETWORK_INTERFACE_ACTIONS
-from drift_constructs.drift_detector import BASELINE_DESCRIBE_ACTIONS
+from drift_constructs.drift_detector import (
+    BASELINE_DESCRIBE_ACTIONS,
+    SWEEP_LIST_ACTIONS,
+)
 from drift_constructs.drift_runtime import settings
 
 ENVIRONMENT = cdk.Environment(account=ACCOUNT, region=REGION)
 VALIDATOR = "infrastructure-drift-validator-qa"
 UPDATE_HANDLER = "environment-update-handler-qa"
+SWEEPER = "infrastructure-drift-sweeper-qa"
+FAILURE_QUEUE = "infrastructure-drift-failures-qa"
 # The only actions the library allows on "*", each for a reason commented where the
 # statement is added.
 ACTIONS_ON_STAR = {
     "cloudformation:DescribeStackDriftDetectionStatus",
+    *SWEEP_LIST_ACTIONS,
     *BASELINE_DESCRIBE_ACTIONS,
     *NETWORK_INTERFACE_ACTIONS,
 }
@@ -110,7 +117,7 @@ def test_bucket_policy_wildcards_are_cdk_generated(
         assert is_ssl_deny or is_auto_delete, statement
 
 
-@pytest.mark.parametrize("role", ["UpdateHandlerRole", "ValidatorRole"])
+@pytest.mark.parametrize("role", ["UpdateHandlerRole", "ValidatorRole", "SweeperRole"])
 def test_function_roles_unmanaged(reference_template: Template, role: str) -> None:
     # CDK's own custom resource providers keep AWSLambdaBasicExecutionRole.
     roles = resources_of(reference_template, "AWS::IAM::Role")
@@ -126,8 +133,8 @@ def test_logs_scoped_to_log_group(reference_template: Template) -> None:
         for statement in identity_statements(reference_template)
         if "logs:PutLogEvents" in actions_of(statement)
     ]
-    # The two functions and the VPC flow log role.
-    assert len(writes) == 3
+    # The three functions and the VPC flow log role.
+    assert len(writes) == 4
     for statement in writes:
         assert statement["Resource"] != "*", statement
 
@@ -141,7 +148,7 @@ def test_invoke_on_function_arn_only(reference_template: Template) -> None:
     assert invoke["Resource"]["Fn::GetAtt"][1] == "Arn"
 
 
-@pytest.mark.parametrize("construct_id", ["Validator", "UpdateHandler"])
+@pytest.mark.parametrize("construct_id", ["Validator", "UpdateHandler", "Sweeper"])
 def test_async_retries_bounded(reference_template: Template, construct_id: str) -> None:
     configs = reference_template.find_resources("AWS::Lambda::EventInvokeConfig")
     matching = [
@@ -157,31 +164,87 @@ def test_async_retries_bounded(reference_template: Template, construct_id: str) 
     assert "FailureQueue" in destination
 
 
+def queue_logical_id(template: Template, queue_name: str) -> str:
+    found = template.find_resources(
+        "AWS::SQS::Queue", {"Properties": {"QueueName": queue_name}}
+    )
+    assert len(found) == 1, f"expected one queue {queue_name}, found {sorted(found)}"
+    return next(iter(found))
+
+
+def queue_policy(template: Template, queue_name: str) -> dict[str, Any]:
+    logical_id = queue_logical_id(template, queue_name)
+    found = template.find_resources(
+        "AWS::SQS::QueuePolicy", {"Properties": {"Queues": [{"Ref": logical_id}]}}
+    )
+    assert len(found) == 1, f"expected one policy of {queue_name}, found {found}"
+    policy: dict[str, Any] = next(iter(found.values()))
+    return policy
+
+
 def test_failure_queue(reference_template: Template) -> None:
-    queue = only_resource(reference_template, "AWS::SQS::Queue")
-    properties = queue["Properties"]
-    assert properties["QueueName"] == "infrastructure-drift-failures-qa"
+    queues = resources_of(reference_template, "AWS::SQS::Queue")
+    properties = queues[queue_logical_id(reference_template, FAILURE_QUEUE)][
+        "Properties"
+    ]
     assert properties["SqsManagedSseEnabled"] is True
     assert properties["MessageRetentionPeriod"] == 14 * 24 * 3600
+    assert "RedrivePolicy" not in properties
+
+
+def test_queues_of_reference_stack(reference_template: Template) -> None:
+    names = sorted(
+        queue["Properties"]["QueueName"]
+        for queue in resources_of(reference_template, "AWS::SQS::Queue").values()
+    )
+    assert names == ["infrastructure-drift-checks-qa", FAILURE_QUEUE]
+
+
+@pytest.mark.parametrize(
+    "queue_name", [FAILURE_QUEUE, "infrastructure-drift-checks-qa"]
+)
+def test_queue_denies_plain_http(reference_template: Template, queue_name: str) -> None:
+    statements = queue_policy(reference_template, queue_name)["Properties"][
+        "PolicyDocument"
+    ]["Statement"]
+    denies = [statement for statement in statements if statement["Effect"] == "Deny"]
+    assert len(denies) == 1
+    assert denies[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
 def test_failure_queue_policy(reference_template: Template) -> None:
-    policy = only_resource(reference_template, "AWS::SQS::QueuePolicy")
+    policy = queue_policy(reference_template, FAILURE_QUEUE)
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    # One statement per rule that uses the queue as its dead-letter queue: stack
+    # updates, drift status and the sweep schedule.
     events = [
         statement
         for statement in statements
         if statement.get("Principal") == {"Service": "events.amazonaws.com"}
     ]
-    assert len(events) == 1
-    assert "aws:SourceArn" in json.dumps(events[0]["Condition"])
+    assert len(events) == 3
+    for statement in events:
+        assert "aws:SourceArn" in json.dumps(statement["Condition"])
     denies = [statement for statement in statements if statement["Effect"] == "Deny"]
     assert "aws:SecureTransport" in json.dumps(denies)
 
 
-def test_rule_target_dlq_and_retries(reference_template: Template) -> None:
-    rule = only_resource(reference_template, "AWS::Events::Rule")
-    (target,) = rule["Properties"]["Targets"]
+@pytest.mark.parametrize(
+    "rule_name",
+    [
+        "infrastructure-stack-updates-qa",
+        "infrastructure-drift-status-qa",
+        "infrastructure-drift-sweep-qa",
+    ],
+)
+def test_rule_target_dlq_and_retries(
+    reference_template: Template, rule_name: str
+) -> None:
+    found = reference_template.find_resources(
+        "AWS::Events::Rule", {"Properties": {"Name": rule_name}}
+    )
+    assert len(found) == 1, sorted(found)
+    (target,) = next(iter(found.values()))["Properties"]["Targets"]
     assert "FailureQueue" in json.dumps(target["DeadLetterConfig"])
     assert target["RetryPolicy"]["MaximumRetryAttempts"] == 2
     assert target["RetryPolicy"]["MaximumEventAgeInSeconds"] == 3600
@@ -205,7 +268,9 @@ def test_failure_alarm_on_dashboard(reference_template: Template) -> None:
     assert "FailureAlarm" in body
 
 
-@pytest.mark.parametrize(("name", "seconds"), [(VALIDATOR, 300), (UPDATE_HANDLER, 60)])
+@pytest.mark.parametrize(
+    ("name", "seconds"), [(VALIDATOR, 300), (UPDATE_HANDLER, 60), (SWEEPER, 300)]
+)
 def test_function_timeouts(
     reference_template: Template, name: str, seconds: int
 ) -> None:
@@ -480,6 +545,36 @@ def test_invalid_export_name_rejected(name: str) -> None:
     stack = new_stack()
     with pytest.raises(DriftConstructsError, match="export_name"):
         add_exported_output(stack, "Out", value="a", export_name=name)
+
+
+def test_role_name_claimed_across_regions() -> None:
+    app = cdk.App()
+    first = cdk.Stack(app, "First", env=ENVIRONMENT)
+    second = cdk.Stack(
+        app, "Second", env=cdk.Environment(account=ACCOUNT, region="eu-west-1")
+    )
+    _registry.claim_name(first, "IAM role name", "team-role", account_wide=True)
+    with pytest.raises(DriftConstructsError) as raised:
+        _registry.claim_name(second, "IAM role name", "team-role", account_wide=True)
+    message = str(raised.value)
+    assert "'team-role' of 'Second' is already used by 'First'" in message
+    assert "in the same account," in message
+
+
+def test_role_name_other_account_allowed() -> None:
+    app = cdk.App()
+    first = cdk.Stack(app, "First", env=ENVIRONMENT)
+    other = cdk.Environment(account="210987654321", region=REGION)
+    second = cdk.Stack(app, "Second", env=other)
+    _registry.claim_name(first, "IAM role name", "team-role", account_wide=True)
+    _registry.claim_name(second, "IAM role name", "team-role", account_wide=True)
+    with pytest.raises(DriftConstructsError):
+        _registry.claim_name(
+            cdk.Stack(app, "Third", env=other),
+            "IAM role name",
+            "team-role",
+            account_wide=True,
+        )
 
 
 def test_queue_name_limit() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import string
+from typing import Any
 
 import aws_cdk as cdk
 import boto3
@@ -33,6 +34,8 @@ AWS_NAME_RULES: dict[str, tuple[re.Pattern[str], int, int]] = {
     "alarm": (re.compile(r"[A-Za-z0-9_-]+"), 1, 255),
     "queue": (re.compile(r"[A-Za-z0-9_-]+"), 1, 80),
     "log group": (re.compile(r"[A-Za-z0-9_./#-]+"), 1, 512),
+    "role": (re.compile(r"[A-Za-z0-9+=,.@_-]+"), 1, 64),
+    "event bus": (re.compile(r"[A-Za-z0-9._-]+"), 1, 256),
 }
 
 
@@ -62,17 +65,35 @@ def build_all_names(suffix: str, account: str, region: str) -> dict[str, list[st
         "function": [
             _naming.update_function_name(suffix),
             _naming.validator_function_name(suffix),
+            _naming.sweeper_function_name(suffix),
         ],
         "table": [_naming.state_table_name(suffix)],
         "topic": [_naming.alert_topic_name(suffix)],
-        "rule": [_naming.stack_update_rule_name(suffix)],
+        "rule": [
+            _naming.stack_update_rule_name(suffix),
+            _naming.drift_status_rule_name(suffix),
+            _naming.sweep_rule_name(suffix),
+            _naming.forward_rule_name(suffix),
+        ],
         "dashboard": [_naming.dashboard_name(suffix)],
         "alarm": [_naming.drift_alarm_name(suffix), _naming.failure_alarm_name(suffix)],
-        "queue": [_naming.failure_queue_name(suffix)],
+        "queue": [
+            _naming.failure_queue_name(suffix),
+            _naming.check_queue_name(suffix),
+            _naming.forward_failure_queue_name(suffix),
+        ],
         "log group": [
             _naming.function_log_group_name(_naming.update_function_name(suffix)),
             _naming.function_log_group_name(_naming.validator_function_name(suffix)),
+            _naming.function_log_group_name(_naming.sweeper_function_name(suffix)),
         ],
+        "role": [
+            _naming.member_role_name(suffix),
+            _naming.hub_validator_role_name(suffix, region),
+            _naming.hub_sweeper_role_name(suffix, region),
+            _naming.hub_update_handler_role_name(suffix, region),
+        ],
+        "event bus": [_naming.hub_event_bus_name(suffix)],
     }
 
 
@@ -236,9 +257,9 @@ def test_names_any_environment(suffix: str, account: str, region: str) -> None:
         pattern, min_length, max_length = AWS_NAME_RULES[kind]
         for value in values:
             if cdk.Token.is_unresolved(value):
-                # Only the bucket name contains the account and region, and its
-                # fixed part was checked with their longest values.
-                assert kind == "bucket", value
+                # Only the bucket and hub role names contain the account or region,
+                # and their fixed parts were checked with the longest values.
+                assert kind in ("bucket", "role"), value
                 continue
             assert min_length <= len(value) <= max_length, (kind, value)
             assert pattern.fullmatch(value), (kind, value)
@@ -265,3 +286,81 @@ def test_reference_stack_any_input(
         return
     template = Template.from_stack(stack).to_json()
     assert template["Resources"]
+
+
+@pytest.mark.parametrize(
+    ("builder", "expected"),
+    [
+        (_naming.check_queue_name, "infrastructure-drift-checks-qa"),
+        (_naming.drift_status_rule_name, "infrastructure-drift-status-qa"),
+        (_naming.sweeper_function_name, "infrastructure-drift-sweeper-qa"),
+        (_naming.sweep_rule_name, "infrastructure-drift-sweep-qa"),
+        (_naming.hub_event_bus_name, "infrastructure-drift-hub-qa"),
+        (_naming.forward_rule_name, "infrastructure-drift-forward-qa"),
+        (_naming.member_role_name, "drift-constructs-member-qa"),
+    ],
+)
+def test_new_names(builder: Any, expected: str) -> None:
+    assert builder("qa") == expected
+
+
+def test_hub_role_names() -> None:
+    assert (
+        _naming.hub_validator_role_name("qa", "ap-southeast-2")
+        == "drift-hub-validator-qa-ap-southeast-2"
+    )
+    assert (
+        _naming.hub_sweeper_role_name("qa", "ap-southeast-2")
+        == "drift-hub-sweeper-qa-ap-southeast-2"
+    )
+    assert (
+        _naming.hub_update_handler_role_name("qa", "ap-southeast-2")
+        == "drift-hub-updater-qa-ap-southeast-2"
+    )
+
+
+def test_hub_role_name_over_limit() -> None:
+    # 20 + 30 + 1 + 14 = 65 characters.
+    with pytest.raises(DriftConstructsError) as raised:
+        _naming.hub_validator_role_name("a" * 30, "ap-southeast-2")
+    message = str(raised.value)
+    assert "IAM role name" in message
+    assert "65 characters" in message
+    assert "limit of 64" in message
+
+
+def test_hub_role_name_invalid_region() -> None:
+    with pytest.raises(DriftConstructsError, match="region 'US-EAST-1'"):
+        _naming.hub_sweeper_role_name("qa", "US-EAST-1")
+
+
+@pytest.mark.parametrize("name", ["team-drift-reader", "a" * 64, "x+=,.@_-"])
+def test_role_name_accepted(name: str) -> None:
+    assert _naming.check_role_name("member_role_name", name) == name
+
+
+@pytest.mark.parametrize("account", ["000000000000", "123456789012"])
+def test_account_id_accepted(account: str) -> None:
+    assert _naming.check_account_id("hub_account", account) == account
+
+
+@pytest.mark.parametrize(
+    "region", ["us-east-1", "us-gov-west-1", "us-isof-south-1", "ap-southeast-7"]
+)
+def test_region_accepted(region: str) -> None:
+    assert _naming.check_region("hub_region", region) == region
+
+
+def test_botocore_regions_accepted() -> None:
+    for region in REGIONS:
+        assert _naming.check_region("sweep_regions", region) == region
+
+
+@pytest.mark.parametrize("organization", ["o-a1b2c3d4e5", "o-" + "a" * 32])
+def test_organization_id_accepted(organization: str) -> None:
+    assert _naming.check_organization_id("organization_id", organization)
+
+
+def test_organization_id_too_long() -> None:
+    with pytest.raises(DriftConstructsError, match="organization_id"):
+        _naming.check_organization_id("organization_id", "o-" + "a" * 33)

@@ -217,3 +217,40 @@ def test_invalid_service_name_rejected() -> None:
     stack = new_stack()
     with pytest.raises(DriftConstructsError, match="invalid service name"):
         build(stack, services=[*settings.SERVICES_CALLED, "Bad Name"])
+
+
+def test_cross_account_adds_sts() -> None:
+    stack = new_stack()
+    network = build(stack, cross_account=True)
+    assert "sts" in network.interface_endpoints
+    assert network.services == settings.SERVICES_CALLED | {"sts"}
+    Template.from_stack(stack).resource_count_is(
+        "AWS::EC2::VPCEndpoint", len(settings.SERVICES_CALLED) + 1
+    )
+
+
+def test_no_sts_by_default() -> None:
+    stack = new_stack()
+    network = build(stack)
+    assert "sts" not in network.services
+
+
+def test_cross_account_requires_sts() -> None:
+    stack = new_stack()
+    with pytest.raises(DriftConstructsError) as raised:
+        build(stack, cross_account=True, services=sorted(settings.SERVICES_CALLED))
+    message = str(raised.value)
+    assert "leaves out endpoints for sts" in message
+
+
+def test_cross_account_existing_sts() -> None:
+    stack = new_stack()
+    network = build(stack, cross_account=True, existing_endpoint_services=["sts"])
+    assert "sts" in network.services
+    assert "sts" not in network.interface_endpoints
+
+
+def test_cross_account_not_bool_rejected() -> None:
+    stack = new_stack()
+    with pytest.raises(DriftConstructsError, match="cross_account must be True or"):
+        build(stack, cross_account="yes")

@@ -12,7 +12,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Match, Template
 from cfnlint import api as cfn_lint
-from construct_helpers import function_named, only_resource
+from construct_helpers import function_named
 
 from drift_constructs.drift_runtime import settings
 
@@ -25,7 +25,11 @@ NAMES = {
     "AWS::Events::Rule": ("Name", "infrastructure-stack-updates-qa"),
     "AWS::CloudWatch::Dashboard": ("DashboardName", "InfrastructureDrift-qa"),
 }
-FUNCTION_NAMES = ("environment-update-handler-qa", "infrastructure-drift-validator-qa")
+FUNCTION_NAMES = (
+    "environment-update-handler-qa",
+    "infrastructure-drift-validator-qa",
+    "infrastructure-drift-sweeper-qa",
+)
 OUTPUTS = (
     "StateTableName",
     "ConfigBucketName",
@@ -67,16 +71,81 @@ def test_dashboard_url_output(reference_template: Template) -> None:
     )
 
 
+def rule_named(template: Template, name: str) -> dict[str, Any]:
+    found = template.find_resources("AWS::Events::Rule", {"Properties": {"Name": name}})
+    assert len(found) == 1, f"expected one rule {name}, found {sorted(found)}"
+    rule: dict[str, Any] = next(iter(found.values()))
+    return rule
+
+
 def test_rule_targets_update_handler(reference_template: Template) -> None:
-    rule = only_resource(reference_template, "AWS::Events::Rule")
+    rule = rule_named(reference_template, "infrastructure-stack-updates-qa")
     (target,) = rule["Properties"]["Targets"]
     assert target["Arn"]["Fn::GetAtt"][0].startswith("StateTrackerUpdateHandler")
+
+
+def test_status_rule_targets_validator(reference_template: Template) -> None:
+    rule = rule_named(reference_template, "infrastructure-drift-status-qa")
+    (target,) = rule["Properties"]["Targets"]
+    assert target["Arn"]["Fn::GetAtt"][0].startswith("DriftDetectorValidator")
+
+
+def test_sweep_on_by_default(reference_template: Template) -> None:
+    rule = rule_named(reference_template, "infrastructure-drift-sweep-qa")
+    assert rule["Properties"]["ScheduleExpression"] == "rate(1 day)"
+    (target,) = rule["Properties"]["Targets"]
+    assert target["Arn"]["Fn::GetAtt"][0].startswith("DriftDetectorSweeper")
+
+
+def test_not_a_hub_by_default(reference_template: Template) -> None:
+    reference_template.resource_count_is("AWS::Events::EventBus", 0)
+    endpoints = json.dumps(reference_template.find_resources("AWS::EC2::VPCEndpoint"))
+    assert ".sts" not in endpoints
 
 
 def test_update_handler_forwards(reference_template: Template) -> None:
     handler = function_named(reference_template, "environment-update-handler-qa")
     variables = handler["Environment"]["Variables"]
     assert settings.ENV_VALIDATOR_FUNCTION in variables
+
+
+@pytest.mark.parametrize(
+    ("context", "expected"),
+    [
+        (None, []),
+        ("", []),
+        ("210987654321", ["210987654321"]),
+        (" 210987654321, ,345678901234 ", ["210987654321", "345678901234"]),
+    ],
+)
+def test_member_accounts_from_context(context: str | None, expected: list[str]) -> None:
+    from reference_stack import member_accounts_from_context
+
+    app = cdk.App(context={} if context is None else {"memberAccounts": context})
+    assert member_accounts_from_context(app.node) == expected
+
+
+def test_reference_stack_as_hub() -> None:
+    from reference_stack import DriftReferenceStack
+
+    stack = DriftReferenceStack(
+        cdk.App(),
+        "DriftConstructsReference-qa",
+        environment_suffix="qa",
+        member_accounts=["210987654321"],
+        env=cdk.Environment(account="123456789012", region="us-east-1"),
+    )
+    template = Template.from_stack(stack)
+    template.has_resource_properties(
+        "AWS::Events::EventBus", {"Name": "infrastructure-drift-hub-qa"}
+    )
+    template.has_resource_properties(
+        "AWS::EC2::VPCEndpoint", {"ServiceName": "com.amazonaws.us-east-1.sts"}
+    )
+    template.has_resource_properties(
+        "AWS::IAM::Role", {"RoleName": "drift-hub-updater-qa-us-east-1"}
+    )
+    assert stack.drift_detector.member_role_name == "drift-constructs-member-qa"
 
 
 def test_asset_contains_only_runtime(reference_stack: cdk.Stack) -> None:
