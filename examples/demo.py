@@ -412,7 +412,9 @@ class Demo:
                 text = text[:97] + "..."
             self.progress.line(f"{name} = {text}", indent=2)
 
-    def print_alerts(self, expected: int = 1) -> list[dict[str, Any]]:
+    def print_alerts(
+        self, expected: int = 1, *, bodies: bool = True
+    ) -> list[dict[str, Any]]:
         sqs = self.emulator.client("sqs")
         messages: list[dict[str, Any]] = []
         deadline = time.monotonic() + 5
@@ -440,6 +442,8 @@ class Demo:
                 self.progress.line(
                     f"attribute {name} = {attributes[name].get('Value')}", indent=2
                 )
+            if not bodies:
+                continue
             self.progress.line("body:", indent=2)
             for body_line in str(envelope.get("Message", "")).splitlines():
                 self.progress.line(body_line, indent=3)
@@ -651,7 +655,7 @@ def _step_sweep(demo: Demo) -> None:
         finished = demo.deliver_drift_event(detection_id).result
         alerts += 1 if finished.get("alert") else 0
     if alerts:
-        demo.print_alerts(expected=alerts)
+        demo.print_alerts(expected=alerts, bodies=False)
 
 
 def _step_cli(demo: Demo, expected_exit_code: int) -> None:

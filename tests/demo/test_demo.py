@@ -28,8 +28,16 @@ def test_demo_runs_every_step() -> None:
     assert "InvocationType=Event" in text
     assert "DriftedStacks = 1" in text
     assert "DriftedStacks = 0" in text
-    assert "subject: Drift detected: stack DemoAppStack (demo)" in text
-    assert "subject: Back in sync: stack DemoAppStack (demo)" in text
+    where = "(demo, 123456789012 us-east-1)"
+    assert f"subject: Drift detected: stack DemoAppStack {where}" in text
+    assert f"subject: Back in sync: stack DemoAppStack {where}" in text
+    # The check starts on one event and finishes on the detection's status event.
+    assert "the validator started drift detection and returned without waiting" in text
+    assert "delivering its drift detection status event" in text
+    # The sweep skips the app stack, checked moments ago, and queues the others.
+    assert "Run the scheduled sweep" in text
+    assert '"skipped_recent": 1' in text
+    assert "check request(s) on the check queue" in text
     assert "$ drift-constructs check --stack DemoAppStack" in text
     assert "exit code 1" in text
     assert "Stop the AWS emulator" in text

@@ -46,7 +46,7 @@ def test_minimal_app_resource_counts(template: dict[str, object]) -> None:
     assert counts["AWS::DynamoDB::Table"] == 1
     assert counts["AWS::S3::Bucket"] == 1
     assert counts["AWS::SNS::Topic"] == 1
-    assert counts["AWS::Events::Rule"] == 1
+    assert counts["AWS::Events::Rule"] == 3
     assert counts["AWS::EC2::VPCEndpoint"] == 0
 
 

@@ -10,8 +10,9 @@ what moto can emulate without Docker:
 3. ``prepare_template`` removes what the emulator cannot run and returns every removal
    with its reason, for the caller to print: ``Custom::*`` resources (their provider
    Lambda functions never run), the resources that only they use or that depend on
-   them, and Lambda layers owned by other accounts (moto has only the layers
-   published to it).
+   them, Lambda event source mappings (moto would try to run their function in
+   Docker on every message) and Lambda layers owned by other accounts (moto has only
+   the layers published to it).
 4. CreateStack, then a wait for ``CREATE_COMPLETE``.
 5. ``complete_provisioning`` applies declared properties that moto's CloudFormation
    ignores on create (bucket versioning, table point-in-time recovery, ...) with the
@@ -199,6 +200,11 @@ def _unrunnable_resources(
             reason = (
                 "custom resource: its provider is a Lambda function, which the "
                 "emulator stores but cannot run without Docker"
+            )
+        elif resource_type == "AWS::Lambda::EventSourceMapping":
+            reason = (
+                "moto would run the function in Docker for each message; the demo "
+                "hands the queue's messages to the handler itself"
             )
         elif resource_type not in model_types:
             # moto would skip it and then fail on any Fn::GetAtt that names it.
