@@ -211,7 +211,6 @@ def test_event_before_the_start_is_recorded_is_retried(aws: Aws) -> None:
 
 def test_sweep_finish_and_event_record_a_detection_once(aws: Aws) -> None:
     stub_in_sync_check(aws.cfn_stubber)
-    stub_results(aws)
     validator.handler(stack_event(), FakeContext())
 
     by_queue = validator.handler(
@@ -220,6 +219,7 @@ def test_sweep_finish_and_event_record_a_detection_once(aws: Aws) -> None:
     )
     by_event = validator.handler(drift_event(drift_status="IN_SYNC"), FakeContext())
 
+    aws.cfn_stubber.assert_no_pending_responses()
     assert by_queue == {"batchItemFailures": []}
     assert by_event["outcome"] == "duplicate"
     assert len(checks(STACK_ARN)) == 1
@@ -404,3 +404,19 @@ def test_failed_detection_is_incomplete_without_a_status_call(aws: Aws) -> None:
     )
     unchecked = {item["logical_id"]: item["reason"] for item in report["unchecked"]}
     assert unchecked["Queue"] == "no drift result returned"
+
+
+def test_warm_container_reuses_one_idempotency_layer(aws: Aws) -> None:
+    from drift_constructs.drift_runtime import handler_support
+
+    handler_support._persistence_layers.clear()
+    stub_in_sync_check(aws.cfn_stubber, "det-1")
+    stub_in_sync_check(aws.cfn_stubber, "det-2")
+    check("evt-1", "IN_SYNC", "det-1")
+    dynamodb = clients.client("dynamodb")
+    hooks = len(dynamodb.meta.events._emitter._lookup_cache)
+
+    check("evt-2", "IN_SYNC", "det-2")
+
+    assert len(handler_support._persistence_layers) == 1
+    assert len(dynamodb.meta.events._emitter._lookup_cache) <= hooks

@@ -101,19 +101,11 @@ def run_idempotent(
     Lambda's retry runs it again.
     """
     from aws_lambda_powertools.utilities.idempotency import (
-        DynamoDBPersistenceLayer,
         IdempotencyConfig,
         idempotent,
     )
 
-    persistence = DynamoDBPersistenceLayer(
-        table_name=table_name,
-        key_attr=state.PARTITION_KEY,
-        sort_key_attr=state.SORT_KEY,
-        static_pk_value=state.idempotency_partition_key(context.function_name),
-        expiry_attr=state.TTL_ATTRIBUTE,
-        boto3_client=dynamodb,
-    )
+    persistence = _persistence_layer(table_name, context.function_name, dynamodb)
     config = IdempotencyConfig(
         event_key_jmespath="id",
         raise_on_no_idempotency_key=True,
@@ -122,6 +114,30 @@ def run_idempotent(
     wrapped = idempotent(persistence_store=persistence, config=config)(process)
     response: dict[str, Any] = wrapped(event, context)
     return response
+
+
+# One persistence layer per table, function and client for the container's lifetime.
+# Each new layer registers another hook on the client, so building one per invocation
+# would slow every later DynamoDB call of a warm container.
+_persistence_layers: dict[tuple[str, str, int], Any] = {}
+
+
+def _persistence_layer(table_name: str, function_name: str, dynamodb: Any) -> Any:
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+    key = (table_name, function_name, id(dynamodb))
+    layer = _persistence_layers.get(key)
+    if layer is None:
+        layer = DynamoDBPersistenceLayer(
+            table_name=table_name,
+            key_attr=state.PARTITION_KEY,
+            sort_key_attr=state.SORT_KEY,
+            static_pk_value=state.idempotency_partition_key(function_name),
+            expiry_attr=state.TTL_ATTRIBUTE,
+            boto3_client=dynamodb,
+        )
+        _persistence_layers[key] = layer
+    return layer
 
 
 def publish_metrics(
