@@ -60,6 +60,7 @@ bench: install
 	$(PYTHON) benchmarks/synth_time.py
 	$(PYTHON) benchmarks/import_time.py
 	$(PYTHON) benchmarks/asset_size.py
+	$(PYTHON) benchmarks/estate.py
 
 # Build the wheel and the sdist into dist/ and check their metadata.
 dist: install
