@@ -1091,10 +1091,10 @@ def _validated_min_age(min_age: Duration | None) -> str:
     if Token.is_unresolved(seconds):
         return Token.as_string(seconds)
     # Duration itself rejects negative amounts, so only fractions remain to check.
-    if seconds < 0 or seconds != int(seconds):
+    if not 0 <= seconds <= settings.MAX_SWEEP_SECONDS or seconds != int(seconds):
         raise DriftConstructsError(
-            "sweep_min_age must be a whole number of seconds, 0 or more, got "
-            f"{seconds} seconds"
+            "sweep_min_age must be a whole number of seconds from 0 to "
+            f"{settings.MAX_SWEEP_SECONDS} (one year), got {seconds} seconds"
         )
     return str(int(seconds))
 

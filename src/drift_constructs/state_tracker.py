@@ -144,10 +144,14 @@ class StateTracker(Construct):
         bucket_name = _naming.config_bucket_name(suffix, stack.account, stack.region)
         function_name = _naming.update_function_name(suffix)
         _naming.warn_if_suffix_is_token(self, suffix)
-        if isinstance(props.history_ttl_days, bool) or props.history_ttl_days < 1:
+        if (
+            isinstance(props.history_ttl_days, bool)
+            or not isinstance(props.history_ttl_days, int)
+            or not 1 <= props.history_ttl_days <= settings.MAX_HISTORY_TTL_DAYS
+        ):
             raise DriftConstructsError(
-                "history_ttl_days must be a whole number of days of at least 1, got "
-                f"{props.history_ttl_days!r}"
+                "history_ttl_days must be a whole number of days from 1 to "
+                f"{settings.MAX_HISTORY_TTL_DAYS}, got {props.history_ttl_days!r}"
             )
         timeout = props.update_handler_timeout or DEFAULT_UPDATE_HANDLER_TIMEOUT
         _check_timeout("update_handler_timeout", timeout)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from .events import InvalidEventError, StackArn, parse_stack_arn
+from .events import EARLIEST_EVENT_TIME, InvalidEventError, StackArn, parse_stack_arn
 
 CHECK_KIND = "check"
 FINISH_KIND = "finish"
@@ -100,12 +100,17 @@ def parse_request(body: Any) -> CheckRequest | FinishRequest:
         text = _text(document, "satisfied_after")
         try:
             moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError as error:
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=timezone.utc)
+            moment = moment.astimezone(timezone.utc)
+        except (ValueError, OverflowError) as error:
             raise InvalidEventError(
                 "message has an invalid satisfied_after", value=text[:50]
             ) from error
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
+        if moment < EARLIEST_EVENT_TIME:
+            raise InvalidEventError(
+                "message has an invalid satisfied_after", value=text[:50]
+            )
         trigger = document.get("trigger")
         return CheckRequest(
             stack=stack,

@@ -32,6 +32,9 @@ CHECKED_STATUSES = (
     "IMPORT_COMPLETE",
 )
 
+# Times before this are not real CloudFormation times (the service began in 2011).
+EARLIEST_EVENT_TIME = datetime(2010, 1, 1, tzinfo=timezone.utc)
+
 _STACK_ARN = re.compile(
     r"arn:(?P<partition>aws[a-z-]*):cloudformation:(?P<region>[a-z0-9-]+):"
     r"(?P<account>\d{12}):stack/(?P<name>[A-Za-z][A-Za-z0-9-]{0,127})/(?P<uuid>[^/\s]+)"
@@ -95,18 +98,20 @@ def parse_stack_arn(arn: str) -> StackArn:
 
 
 def _parse_time(value: Any) -> datetime:
-    # The time only orders history items, so an unparsable time, or one more than a
-    # day ahead (which would also overflow TTL arithmetic), falls back to now.
+    # The time only orders history items, so an unparsable time, one more than a day
+    # ahead or one before CloudFormation existed (either would break the fixed-width
+    # timestamps and the TTL arithmetic) falls back to now.
     now = datetime.now(timezone.utc)
     if not isinstance(value, str):
         return now
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.astimezone(timezone.utc)
+    except (ValueError, OverflowError):
         return now
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    if parsed > now + timedelta(days=1):
+    if parsed > now + timedelta(days=1) or parsed < EARLIEST_EVENT_TIME:
         return now
     return parsed
 

@@ -66,10 +66,10 @@ class HandlerConfig:
             ttl_days = int(ttl_text)
         except ValueError:
             ttl_days = 0
-        if ttl_days <= 0:
+        if not 0 < ttl_days <= settings.MAX_HISTORY_TTL_DAYS:
             raise ConfigurationError(
-                f"{settings.ENV_HISTORY_TTL_DAYS} must be a positive number of days, "
-                f"got {ttl_text!r}"
+                f"{settings.ENV_HISTORY_TTL_DAYS} must be a whole number of days from "
+                f"1 to {settings.MAX_HISTORY_TTL_DAYS}, got {ttl_text!r}"
             )
         return cls(
             table_name=values.get(settings.ENV_STATE_TABLE) or None,

@@ -50,6 +50,11 @@ DEFAULT_SWEEP_MIN_AGE_SECONDS = 12 * 3600
 
 # Default number of days history items stay in the state table before TTL removes them.
 DEFAULT_HISTORY_TTL_DAYS = 90
+# Largest accepted history retention, 100 years: expiry times stay far inside the
+# range of dates Python and the TTL attribute can hold.
+MAX_HISTORY_TTL_DAYS = 36_500
+# Largest accepted sweep age settings: one year.
+MAX_SWEEP_SECONDS = 366 * 24 * 3600
 
 # The AWS service endpoints (the names used in VPC endpoint service names) that the
 # handlers call. A function in a subnet without NAT reaches only services that have an

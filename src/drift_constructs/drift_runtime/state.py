@@ -7,6 +7,10 @@ State table: partition key ``pk`` and sort key ``sk`` (both strings), TTL attrib
 * ``LATEST``: the latest state of the stack. It never expires.
 * ``UPDATE#<ISO-8601 UTC time>#<event id>``: one recorded stack update.
 * ``CHECK#<ISO-8601 UTC time>#<check id>``: one drift check.
+* ``DETECTION#<detection id>``: the check id and time of recording one detection,
+  whether its alert was sent and whether it is recorded, so a retried recording
+  reuses them and a late request for a recorded detection is dropped. It expires
+  with the history items.
 * ``NESTED#<nested stack name>``: in the partition of a root stack, the latest
   verdict of one of its nested stacks, which are checked by their own ARNs. The root's
   ``LATEST`` item carries the roll-up of its own and these verdicts.
@@ -21,9 +25,11 @@ runs one drift detection per stack at a time:
   both; an abandoned lease expires.
 * ``last_detection_started_at``: when the latest detection started. A check request
   made before that time is covered by that detection and dropped.
-* ``detection_id``: the latest started detection; ``finished_detection_id``: the
-  latest detection whose results were recorded; ``finish_lease_until``: held while
-  one invocation records a detection's results, so no other records them twice.
+* ``detection_id``: the detection that holds the lock, removed when a new claim
+  is taken; ``finished_detection_id``: the latest detection whose results were
+  recorded; ``finish_lease_until``: held while one invocation records a detection's
+  results, so no other records them twice. ``last_check_detection_id`` is the
+  detection of the latest recorded check.
 Powertools idempotency records use ``pk = IDEMPOTENCY#<function name>`` with a hash of
 the event as ``sk`` and expire after one hour.
 
@@ -47,6 +53,7 @@ LATEST_SORT_KEY = "LATEST"
 UPDATE_PREFIX = "UPDATE#"
 CHECK_PREFIX = "CHECK#"
 NESTED_PREFIX = "NESTED#"
+DETECTION_PREFIX = "DETECTION#"
 
 BASELINE_PREFIX = "baselines/"
 REPORT_PREFIX = "reports/"
@@ -76,6 +83,11 @@ def update_sort_key(moment: datetime, event_id: str) -> str:
 def check_sort_key(moment: datetime, check_id: str) -> str:
     """Return the sort key of the check that ended at ``moment``."""
     return f"{CHECK_PREFIX}{_timestamp(moment)}#{check_id}"
+
+
+def detection_sort_key(detection_id: str) -> str:
+    """Return the sort key of the marker item of one detection."""
+    return f"{DETECTION_PREFIX}{detection_id}"
 
 
 def nested_sort_key(stack_name: str) -> str:

@@ -38,8 +38,10 @@ class FinishClaim(str, Enum):
 
     # This invocation records the detection's results.
     CLAIMED = "claimed"
-    # The results are recorded, or another invocation is recording them.
+    # The results are recorded already.
     DUPLICATE = "duplicate"
+    # Another invocation is recording them now: try again after its lease.
+    IN_PROGRESS = "in_progress"
     # The detection started but its id is not stored yet: try again shortly.
     EARLY = "early"
     # Another detection of the stack holds the lock; this one was started elsewhere.
@@ -201,6 +203,8 @@ class StateStore:
             "last_check_time": moment.isoformat(),
             "last_report_key": report_key,
         }
+        # detection_id on LATEST belongs to the detection lock (see state.py).
+        values["last_check_detection_id"] = values.pop("detection_id")
         if alert_fingerprint is not None:
             values["last_alert_fingerprint"] = alert_fingerprint
             values["last_alert_verdict"] = alert_verdict
@@ -307,6 +311,9 @@ class StateStore:
                 "detection_claim": claim_id,
                 "detection_lease_until": int(epoch) + lease_seconds,
             },
+            # The previous detection's id goes, so its late events cannot match the
+            # new claim; finished_detection_id keeps the id of the last one recorded.
+            remove=["detection_id", "finish_lease_until"],
             condition=(
                 "(attribute_not_exists(detection_lease_until) "
                 "OR detection_lease_until < :now) AND "
@@ -385,17 +392,9 @@ class StateStore:
             condition_values=bound,
         ):
             return FinishClaim.CLAIMED
-        latest = self.read_latest(partition_key)
-        if detection_id in (
-            latest.get("finished_detection_id"),
-            latest.get("detection_id"),
-        ):
-            return FinishClaim.DUPLICATE
-        lease = latest.get("detection_lease_until")
-        if isinstance(lease, (int, float)) and lease >= epoch:
-            if not latest.get("detection_id"):
-                return FinishClaim.EARLY
-            return FinishClaim.OTHER_RUNNING
+        refusal = self._finish_refusal(partition_key, detection_id, epoch)
+        if refusal is not None:
+            return refusal
         # A detection this library did not start, for example from the console, while
         # no detection of its own runs: its results are recorded like any other.
         if self._conditional(
@@ -408,16 +407,115 @@ class StateStore:
             condition_values=bound,
         ):
             return FinishClaim.CLAIMED
-        return FinishClaim.DUPLICATE
+        return FinishClaim.IN_PROGRESS
+
+    def _finish_refusal(
+        self, partition_key: str, detection_id: str, epoch: int
+    ) -> FinishClaim | None:
+        """Return why ``claim_finish`` cannot take the detection, or None if it may.
+
+        None means the detection was started outside this library while no
+        detection of the library runs, so it is recorded like any other.
+        """
+        latest = self.read_latest(partition_key)
+        if latest.get("finished_detection_id") == detection_id:
+            return FinishClaim.DUPLICATE
+        if latest.get("detection_id") == detection_id:
+            return FinishClaim.IN_PROGRESS
+        if self.detection_recorded(partition_key, detection_id):
+            return FinishClaim.DUPLICATE
+        lease = latest.get("detection_lease_until")
+        if isinstance(lease, (int, float)) and lease >= epoch:
+            if not latest.get("detection_id"):
+                return FinishClaim.EARLY
+            return FinishClaim.OTHER_RUNNING
+        return None
 
     def complete_detection(self, partition_key: str, *, detection_id: str) -> bool:
         """Mark ``detection_id`` recorded and release the stack's lock."""
+        self._update_marker(partition_key, detection_id, {"recorded": True})
         return self._conditional(
             partition_key,
             {"finished_detection_id": detection_id},
             remove=["detection_claim", "detection_lease_until", "finish_lease_until"],
             condition="detection_id = :id",
             condition_values={":id": detection_id},
+        )
+
+    # Detection markers: one item per recorded detection, so a retry reuses the
+    # check id and time of its first attempt and a late request finds it recorded.
+
+    def _marker_key(self, partition_key: str, detection_id: str) -> dict[str, Any]:
+        return _item(
+            {
+                state.PARTITION_KEY: partition_key,
+                state.SORT_KEY: state.detection_sort_key(detection_id),
+            }
+        )
+
+    def begin_recording(
+        self, partition_key: str, *, detection_id: str, check_id: str, moment: datetime
+    ) -> dict[str, Any]:
+        """Return the check id, time and alert state of recording ``detection_id``.
+
+        The first attempt stores ``check_id`` and ``moment``; a retry gets the
+        stored values back, so it overwrites the same history item and report.
+        """
+        values = {
+            "check_id": check_id,
+            "finished_at": moment.isoformat(),
+            "alert_sent": False,
+            "recorded": False,
+            state.TTL_ATTRIBUTE: state.expiry_epoch(moment, self.history_ttl_days),
+        }
+        try:
+            self.dynamodb.put_item(
+                TableName=self.table_name,
+                Item={**self._marker_key(partition_key, detection_id), **_item(values)},
+                ConditionExpression="attribute_not_exists(#pk)",
+                ExpressionAttributeNames={"#pk": state.PARTITION_KEY},
+            )
+        except Exception as error:
+            if not _condition_failed(error):
+                raise
+            response = self.dynamodb.get_item(
+                TableName=self.table_name,
+                Key=self._marker_key(partition_key, detection_id),
+                ConsistentRead=True,
+            )
+            return {
+                name: _plain(value) for name, value in response.get("Item", {}).items()
+            }
+        return values
+
+    def mark_alert_sent(self, partition_key: str, detection_id: str) -> None:
+        """Record that the alert of ``detection_id`` was published."""
+        self._update_marker(partition_key, detection_id, {"alert_sent": True})
+
+    def detection_recorded(self, partition_key: str, detection_id: str) -> bool:
+        """Return whether the results of ``detection_id`` were recorded."""
+        response = self.dynamodb.get_item(
+            TableName=self.table_name,
+            Key=self._marker_key(partition_key, detection_id),
+            ConsistentRead=True,
+        )
+        item = response.get("Item", {})
+        return bool(item.get("recorded", {}).get("BOOL"))
+
+    def _update_marker(
+        self, partition_key: str, detection_id: str, values: dict[str, Any]
+    ) -> None:
+        names = {f"#a{index}": name for index, name in enumerate(values)}
+        self.dynamodb.update_item(
+            TableName=self.table_name,
+            Key=self._marker_key(partition_key, detection_id),
+            UpdateExpression="SET "
+            + ", ".join(f"#a{index} = :v{index}" for index in range(len(values))),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues={
+                f":v{index}": _attribute(value)
+                for index, value in enumerate(values.values())
+            },
         )
 
     def release_finish(self, partition_key: str, *, detection_id: str) -> bool:
@@ -489,20 +587,32 @@ class StateStore:
         verdict: str,
         check_time: str,
     ) -> None:
-        """Write a nested stack's latest verdict into its root stack's partition."""
-        self.dynamodb.put_item(
-            TableName=self.table_name,
-            Item=_item(
-                {
-                    state.PARTITION_KEY: root_partition_key,
-                    state.SORT_KEY: state.nested_sort_key(stack_name),
-                    "stack_arn": stack_arn,
-                    "stack_name": stack_name,
-                    "verdict": verdict,
-                    "check_time": check_time,
-                }
-            ),
-        )
+        """Write a nested stack's verdict into its root stack's partition.
+
+        ``check_time`` is a ``state.timestamp``; an older verdict never replaces a
+        newer one, whichever writer comes last.
+        """
+        try:
+            self.dynamodb.put_item(
+                TableName=self.table_name,
+                Item=_item(
+                    {
+                        state.PARTITION_KEY: root_partition_key,
+                        state.SORT_KEY: state.nested_sort_key(stack_name),
+                        "stack_arn": stack_arn,
+                        "stack_name": stack_name,
+                        "verdict": verdict,
+                        "check_time": check_time,
+                    }
+                ),
+                ConditionExpression=(
+                    "attribute_not_exists(check_time) OR check_time <= :time"
+                ),
+                ExpressionAttributeValues={":time": {"S": check_time}},
+            )
+        except Exception as error:
+            if not _condition_failed(error):
+                raise
 
     def nested_verdicts(self, root_partition_key: str) -> dict[str, dict[str, Any]]:
         """Return the ``NESTED#`` items of a root stack by nested stack ARN."""

@@ -121,8 +121,11 @@ def _seconds(values: Mapping[str, str], name: str, default: int) -> int:
         seconds = int(text)
     except ValueError:
         seconds = -1
-    if seconds < 0:
-        raise ValueError(f"{name} must be a whole number of seconds, got {text!r}")
+    if not 0 <= seconds <= settings.MAX_SWEEP_SECONDS:
+        raise ValueError(
+            f"{name} must be a whole number of seconds from 0 to "
+            f"{settings.MAX_SWEEP_SECONDS}, got {text!r}"
+        )
     return seconds
 
 

@@ -56,9 +56,12 @@ SAFETY_MARGIN_SECONDS = 20.0
 # How long a started detection holds the stack's lock. CloudFormation finishes most
 # detections within minutes; an abandoned lock expires after this.
 DETECTION_LEASE_SECONDS = 30 * 60
-# How long one invocation may take to record a detection's results: longer than the
-# longest Lambda timeout, so a lease ends only after its holder has stopped.
-FINISH_LEASE_SECONDS = 16 * 60
+# Margin added to the invocation's remaining time for the lease on recording a
+# detection's results, so the lease ends soon after its holder has stopped.
+FINISH_LEASE_MARGIN_SECONDS = 60
+# A drift status event that arrives while its detection cannot be recorded yet is
+# queued again as a finish request with this delay.
+RETRY_FINISH_DELAY_SECONDS = 60
 # A stack update that arrives while a detection of the stack runs is queued again
 # with this delay (SQS allows at most 15 minutes).
 BUSY_REQUEUE_DELAY_SECONDS = 60
@@ -177,15 +180,25 @@ def _handle_drift_event(event: Any, context: Any) -> dict[str, Any]:
     store = _store(config)
 
     def process(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        return _finish(
-            drift_event.stack,
-            detection_id=drift_event.detection_id,
-            detection_status=drift_event.detection_status,
-            stack_drift_status=drift_event.stack_drift_status,
-            config=config,
-            context=context,
-            store=store,
-        )
+        try:
+            return _finish(
+                drift_event.stack,
+                detection_id=drift_event.detection_id,
+                detection_status=drift_event.detection_status,
+                stack_drift_status=drift_event.stack_drift_status,
+                config=config,
+                context=context,
+                store=store,
+            )
+        except RetryLaterError as error:
+            if not config.check_queue_url:
+                raise
+            _queue_finish(drift_event, config, str(error))
+            return {
+                "stack": drift_event.stack.stack_name,
+                "detection_id": drift_event.detection_id,
+                "outcome": "retry_queued",
+            }
 
     if store is None:
         return process(event, context)
@@ -203,6 +216,9 @@ def _handle_queue(event: dict[str, Any], context: Any) -> dict[str, Any]:
     # there go back to the queue without a call.
     throttled: set[tuple[str, str]] = set()
     for record in event["Records"]:
+        if not isinstance(record, dict):
+            logger.error("skipped a queue record that is not an object")
+            continue
         message_id = str(record.get("messageId", ""))
         try:
             request = parse_request(record.get("body"))
@@ -383,6 +399,23 @@ def _requeue(stack_event: StackEvent, config: Any) -> bool:
     return True
 
 
+def _queue_finish(drift_event: Any, config: Any, problem: str) -> None:
+    from . import clients
+    from .check_requests import FinishRequest
+
+    request = FinishRequest(
+        stack=drift_event.stack,
+        detection_id=drift_event.detection_id,
+        stack_drift_status=drift_event.stack_drift_status,
+    )
+    clients.client("sqs").send_message(
+        QueueUrl=config.check_queue_url,
+        MessageBody=request.to_body(),
+        DelaySeconds=RETRY_FINISH_DELAY_SECONDS,
+    )
+    logger.info("detection cannot be recorded yet; queued", extra={"problem": problem})
+
+
 def _delay_retry(record: dict[str, Any], config: Any) -> None:
     from . import clients
 
@@ -435,14 +468,19 @@ def _finish(
     response: dict[str, Any] = {"stack": stack.stack_name, "detection_id": detection_id}
     partition_key = _partition_key(config, stack)
     if store is not None:
+        lease = int(context.get_remaining_time_in_millis() / 1000)
         claim = store.claim_finish(
             partition_key,
             detection_id=detection_id,
-            lease_seconds=FINISH_LEASE_SECONDS,
+            lease_seconds=lease + FINISH_LEASE_MARGIN_SECONDS,
         )
         if claim is FinishClaim.EARLY:
             raise RetryLaterError(
                 f"detection {detection_id} ended before its start was recorded"
+            )
+        if claim is FinishClaim.IN_PROGRESS:
+            raise RetryLaterError(
+                f"another invocation is recording detection {detection_id}"
             )
         if claim is not FinishClaim.CLAIMED:
             logger.info("detection already recorded", extra={"claim": claim.value})
@@ -457,7 +495,9 @@ def _finish(
             context=context,
             store=store,
         )
-        recorded = _record_result(stack, result, config=config, store=store)
+        recorded = _record_result(
+            stack, result, config=config, store=store, detection_id=detection_id
+        )
         if store is not None:
             _roll_up(stack, result, config=config, store=store)
             store.complete_detection(partition_key, detection_id=detection_id)
@@ -554,7 +594,12 @@ def _collect(
 
 
 def _record_result(
-    stack: StackArn, result: Any, *, config: Any, store: Any
+    stack: StackArn,
+    result: Any,
+    *,
+    config: Any,
+    store: Any,
+    detection_id: str | None = None,
 ) -> dict[str, Any]:
     from . import clients
     from .alerts import alert_kind, build_alert
@@ -566,6 +611,16 @@ def _record_result(
 
     check_id = uuid.uuid4().hex[:12]
     partition_key = _partition_key(config, stack)
+    alert_sent_before = False
+    if store is not None and detection_id is not None:
+        # A retry after a failed attempt reuses that attempt's check id and time,
+        # so it overwrites the same history item and report instead of adding one.
+        marker = store.begin_recording(
+            partition_key, detection_id=detection_id, check_id=check_id, moment=finished
+        )
+        check_id = str(marker["check_id"])
+        finished = datetime.fromisoformat(str(marker["finished_at"]))
+        alert_sent_before = bool(marker.get("alert_sent"))
     report_key = state.report_key(
         config.environment,
         stack.account,
@@ -600,7 +655,11 @@ def _record_result(
             latest.get("last_alert_fingerprint"),
             latest.get("last_alert_verdict"),
         )
-        if kind is not None and config.topic_arn:
+        if kind is not None and config.topic_arn and alert_sent_before:
+            logger.info(
+                "alert already sent by an earlier attempt", extra={"kind": kind}
+            )
+        elif kind is not None and config.topic_arn:
             alert = build_alert(
                 result,
                 environment=config.environment,
@@ -617,6 +676,8 @@ def _record_result(
             logger.info(
                 "sent alert", extra={"kind": kind, "verdict": result.verdict.value}
             )
+            if store is not None and detection_id is not None:
+                store.mark_alert_sent(partition_key, detection_id)
         elif kind is not None:
             logger.warning("alert not sent: no topic configured", extra={"kind": kind})
         sent = kind is not None and bool(config.topic_arn)
@@ -660,13 +721,42 @@ def _record_result(
     }
 
 
+# Nesting depth the roll-up follows; CloudFormation allows far fewer levels in practice.
+MAX_NESTING_DEPTH = 10
+
+
+def _check_time(item: dict[str, Any]) -> str:
+    # LATEST keeps last_check_time as ISO text; NESTED# items need the fixed-width
+    # state.timestamp form so that their times compare as text.
+    text = item.get("last_check_time")
+    try:
+        return state.timestamp(datetime.fromisoformat(str(text)))
+    except (TypeError, ValueError, OverflowError):
+        return ""
+
+
+def _nested_of(stack: StackArn, arns: list[str]) -> list[StackArn]:
+    nested: list[StackArn] = []
+    for arn in arns:
+        if arn == stack.arn:
+            logger.warning("skipped a stack that lists itself as nested")
+            continue
+        try:
+            nested.append(parse_stack_arn(arn))
+        except InvalidEventError:
+            logger.warning("skipped a nested stack with an invalid ARN")
+    return nested
+
+
 def _roll_up(stack: StackArn, result: Any, *, config: Any, store: Any) -> None:
     """Keep the root stack's roll-up current after a check of ``stack``.
 
     A stack's nested stacks come from its ListStackResources (type
     ``AWS::CloudFormation::Stack``) and are checked by their own ARNs. Each nested
     stack records its root; its verdict is copied into the root's partition, and the
-    root's ``LATEST`` carries the worst verdict of the whole tree.
+    root's ``LATEST`` carries the worst verdict of the whole tree. Stacks checked
+    before their parent are re-rooted, with their own nested stacks, when the parent
+    is checked.
     """
     from .detection import nested_stack_arns
 
@@ -674,45 +764,72 @@ def _roll_up(stack: StackArn, result: Any, *, config: Any, store: Any) -> None:
     latest = store.read_latest(partition_key)
     root_text = latest.get("root_stack_arn")
     root_arn = root_text if isinstance(root_text, str) and root_text else None
-    nested: list[StackArn] = []
-    for arn in nested_stack_arns(result):
-        try:
-            nested.append(parse_stack_arn(arn))
-        except InvalidEventError:
-            logger.warning("skipped a nested stack with an invalid ARN")
+    if root_arn == stack.arn:
+        root_arn = None
+    nested = _nested_of(stack, nested_stack_arns(result))
     top = parse_stack_arn(root_arn) if root_arn else stack
     top_key = _partition_key(config, top)
-    check_time = str(latest.get("last_check_time", ""))
     if root_arn:
         store.put_nested_verdict(
             top_key,
             stack_arn=stack.arn,
             stack_name=stack.stack_name,
             verdict=result.verdict.value,
-            check_time=check_time,
+            check_time=_check_time(latest),
         )
     if nested:
         store.set_nested_stacks(partition_key, [child.arn for child in nested])
-        child_keys = {_partition_key(config, child): child for child in nested}
-        for key in child_keys:
+        _adopt(nested, top, top_key, config=config, store=store)
+    if root_arn or nested:
+        _write_rollup(top_key, store)
+
+
+def _adopt(
+    children: list[StackArn], top: StackArn, top_key: str, *, config: Any, store: Any
+) -> None:
+    """Record ``top`` as the root of ``children`` and of their nested stacks."""
+    seen = {top.arn}
+    level = children
+    for _depth in range(MAX_NESTING_DEPTH):
+        level = [child for child in level if child.arn not in seen]
+        if not level:
+            return
+        seen.update(child.arn for child in level)
+        keys = {_partition_key(config, child): child for child in level}
+        for key in keys:
             store.set_root(key, root_stack_arn=top.arn)
-        # Nested stacks checked before this stack was could not know their root yet.
-        for key, item in store.read_latest_many(child_keys).items():
+        next_level: list[StackArn] = []
+        # Stacks checked before their parent could not know their root: copy their
+        # verdicts now and follow the nested stacks they recorded.
+        for key, item in store.read_latest_many(keys).items():
+            child = keys[key]
             verdict = item.get("verdict")
             if isinstance(verdict, str):
-                child = child_keys[key]
                 store.put_nested_verdict(
                     top_key,
                     stack_arn=child.arn,
                     stack_name=child.stack_name,
                     verdict=verdict,
-                    check_time=str(item.get("last_check_time", "")),
+                    check_time=_check_time(item),
                 )
-    if root_arn or nested:
-        _write_rollup(top_key, store)
+            try:
+                grandchildren = json.loads(item.get("nested_stacks") or "[]")
+            except ValueError:
+                grandchildren = []
+            if isinstance(grandchildren, list):
+                next_level.extend(
+                    _nested_of(
+                        child, [arn for arn in grandchildren if isinstance(arn, str)]
+                    )
+                )
+        level = next_level
+    logger.warning("nested stacks deeper than the roll-up follows were skipped")
 
 
 def _write_rollup(root_key: str, store: Any) -> None:
+    # NOTE: two checks of one tree that finish at the same moment may write their
+    # roll-ups in either order, so the later write can miss the other's verdict
+    # until the next check of the tree. The NESTED# items themselves stay correct.
     from .model import Verdict
 
     root = store.read_latest(root_key)
