@@ -18,6 +18,8 @@ import aws_cdk as cdk
 
 from constructs import IConstruct
 
+from . import _naming
+
 # Ids of the AwsSolutions rules the constructs acknowledge.
 MANAGED_POLICY_RULE = "AwsSolutions-IAM4"
 WILDCARD_PERMISSION_RULE = "AwsSolutions-IAM5"
@@ -54,6 +56,8 @@ def finding_resource(scope: IConstruct, value: str) -> str:
     Logical ids are resolved now. A logical id overridden later makes the
     acknowledgement miss, so the finding then shows up instead of being hidden.
     """
+    if isinstance(value, str) and not _naming.is_token(value):
+        return f"Resource::{value}"
     return f"Resource::{_render(cdk.Stack.of(scope).resolve(value))}"
 
 

@@ -152,8 +152,19 @@ _ORGANIZATION_ID_PATTERN = re.compile(r"o-[a-z0-9]{10,32}")
 _REGION_PATTERN = re.compile(r"[a-z]+(?:-[a-z]+)+-[0-9]{1,2}")
 
 
+# Every string-encoded CDK token contains this text, and Token.is_unresolved checks
+# for it first (aws-cdk-lib 2.275, core/lib/private/encoding.js, unresolved()).
+_TOKEN_MARKER = "Token["
+
+
 def is_token(value: str) -> bool:
-    """Return whether ``value`` contains an unresolved CDK token."""
+    """Return whether ``value`` contains an unresolved CDK token.
+
+    A string without the token marker is decided here, without the jsii call to
+    ``Token.is_unresolved``: most names the constructs check contain no token.
+    """
+    if isinstance(value, str) and _TOKEN_MARKER not in value:
+        return False
     return Token.is_unresolved(value)
 
 

@@ -37,8 +37,32 @@ _claims: weakref.WeakKeyDictionary[IConstruct, dict[tuple[str, str], list[_Claim
 )
 
 
+@dataclass(frozen=True)
+class _StackPlace:
+    account: str | None
+    region: str | None
+    root: IConstruct
+
+
+# A stack's account, region and app never change, and reading them takes six jsii
+# calls, so they are read once per stack.
+_places: weakref.WeakKeyDictionary[cdk.Stack, _StackPlace] = weakref.WeakKeyDictionary()
+
+
 def _fixed(value: str) -> str | None:
-    return None if cdk.Token.is_unresolved(value) else value
+    return None if _naming.is_token(value) else value
+
+
+def _place_of(stack: cdk.Stack) -> _StackPlace:
+    place = _places.get(stack)
+    if place is None:
+        place = _StackPlace(
+            account=_fixed(stack.account),
+            region=_fixed(stack.region),
+            root=stack.node.root,
+        )
+        _places[stack] = place
+    return place
 
 
 def _overlaps(first: str | None, second: str | None) -> bool:
@@ -68,15 +92,15 @@ def claim_name(
             may be the same as this one's (any account and region when
             ``global_name``, any region when ``account_wide``).
     """
-    if cdk.Token.is_unresolved(name):
+    if _naming.is_token(name):
         return
-    stack = cdk.Stack.of(scope)
+    place = _place_of(cdk.Stack.of(scope))
     claim = _Claim(
-        account=None if global_name else _fixed(stack.account),
-        region=None if global_name or account_wide else _fixed(stack.region),
+        account=None if global_name else place.account,
+        region=None if global_name or account_wide else place.region,
         path=scope.node.path,
     )
-    names = _claims.setdefault(scope.node.root, {})
+    names = _claims.setdefault(place.root, {})
     existing = names.setdefault((resource, name), [])
     for other in existing:
         if _overlaps(other.account, claim.account) and _overlaps(

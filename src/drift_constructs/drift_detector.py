@@ -945,7 +945,7 @@ def _default_policy(function: lambda_.IFunction) -> IConstruct:
 
 def _has_token(value: Any) -> bool:
     if isinstance(value, str):
-        return Token.is_unresolved(value)
+        return _naming.is_token(value)
     if isinstance(value, Mapping):
         return any(_has_token(key) or _has_token(item) for key, item in value.items())
     return any(_has_token(item) for item in value)
