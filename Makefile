@@ -51,9 +51,11 @@ test: lint typecheck unit
 
 .PHONY: docs bench dist
 
-# Regenerate API.md from the docstrings; tests/packaging checks that it is current.
+# Regenerate API.md from the docstrings and the architecture diagram in README.md from
+# the reference stack; tests/packaging checks that both are current.
 docs: install
 	$(PYTHON) docs/api/build.py API.md
+	$(PYTHON) docs/architecture.py
 
 # Measure the figures in docs/benchmarks.md; each script prints its own table.
 bench: install
