@@ -23,8 +23,10 @@ STATEMENTS = {
     "boto3": "import boto3",
     "validator": "import drift_runtime.validator",
     "update_handler": "import drift_runtime.update_handler",
+    "sweeper": "import drift_runtime.sweeper",
     "boto3 + validator": "import boto3, drift_runtime.validator",
     "boto3 + update_handler": "import boto3, drift_runtime.update_handler",
+    "boto3 + sweeper": "import boto3, drift_runtime.sweeper",
 }
 
 TIMER = """
@@ -63,7 +65,7 @@ def main() -> int:
     print("|---|---|---|")
     for name, values in samples.items():
         print(f"| {name} | {medians[name]:.1f} | {min(values):.1f} |")
-    for handler in ("validator", "update_handler"):
+    for handler in ("validator", "update_handler", "sweeper"):
         extra = medians[f"boto3 + {handler}"] - medians["boto3"]
         verdict = "meets" if extra <= TARGET_EXTRA_MILLISECONDS else "misses"
         print(
