@@ -8,8 +8,7 @@ and those in ``MEMBER_ACCOUNTS``) and each region in ``SWEEP_REGIONS`` it:
    stacks, which are checked by their own ARNs;
 2. keeps the stacks in a checkable status whose name matches ``SWEEP_STACK_PATTERNS``
    and none of ``SWEEP_EXCLUDE_PATTERNS`` and which carry every tag in
-   ``SWEEP_REQUIRED_TAGS``; a nested stack is judged by its root stack's name and
-   tags;
+   ``SWEEP_REQUIRED_TAGS``. A nested stack follows its root stack's name and tags;
 3. reads the stacks' ``LATEST`` items and skips those whose last detection started
    less than ``SWEEP_MIN_AGE_SECONDS`` ago or is still running;
 4. sends a ``finish`` request for each detection whose status event never arrived:
@@ -336,7 +335,7 @@ def select_stacks(stacks: list[ListedStack], sweep: SweepConfig) -> list[ListedS
     """
     by_arn = {item.stack.arn: item for item in stacks}
 
-    def wanted(item: ListedStack) -> bool:
+    def passes_filters(item: ListedStack) -> bool:
         name = item.stack.stack_name
         return (
             _matches(name, sweep.include)
@@ -352,7 +351,7 @@ def select_stacks(stacks: list[ListedStack], sweep: SweepConfig) -> list[ListedS
         if item.status not in CHECKED_STATUSES:
             continue
         judge = by_arn.get(item.root_arn, item) if item.root_arn else item
-        if wanted(judge):
+        if passes_filters(judge):
             selected.append(item)
     return selected
 

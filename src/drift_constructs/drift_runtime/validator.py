@@ -6,11 +6,12 @@ A check spans two invocations, and neither waits for CloudFormation:
    handler or matched by the rule) or a ``check`` message of the check queue (sent by
    the sweeper) starts drift detection on the stack's full ARN and returns.
 2. **Finish.** The "CloudFormation Drift Detection Status Change" event of that
-   detection, or a ``finish`` message that the sweeper sends for a detection whose
-   event never arrived, reads every page of results, compares the stored baseline,
-   stores the report under ``state.report_key``, writes a ``CHECK#`` item, updates
-   ``LATEST`` and the root stack's roll-up, alerts when ``alerts.alert_kind`` returns
-   a kind and emits the check metrics.
+   detection finishes the check. So does a ``finish`` message, which the sweeper
+   sends for a detection whose event never arrived. The handler reads every page of
+   results and compares the stored baseline. It stores the report under
+   ``state.report_key``, writes a ``CHECK#`` item, and updates ``LATEST`` and the
+   root stack's roll-up. Last, it alerts when ``alerts.alert_kind`` returns a kind
+   and emits the check metrics.
 
 The stack's ``LATEST`` item is its detection lock (see ``state.py``), so one detection
 per stack runs at a time and each detection is recorded once, whichever of its event
