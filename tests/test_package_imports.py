@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import Any
+
+import pytest
 
 import drift_constructs
 
@@ -23,3 +26,23 @@ def test_cli_import_skips_aws_cdk() -> None:
     ).stdout
 
     assert output.strip() == "False"
+
+
+def test_failed_lazy_import_names_its_cause(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+
+    import drift_constructs
+
+    real_import = importlib.import_module
+
+    def failing_import(name: str, package: str | None = None) -> Any:
+        if name == ".drift_member":
+            raise ImportError("cannot import name 'Acknowledgment' from 'aws_cdk'")
+        return real_import(name, package)
+
+    monkeypatch.setattr(importlib, "import_module", failing_import)
+    monkeypatch.delitem(vars(drift_constructs), "DriftMember", raising=False)
+
+    cause = r"Acknowledgment.*aws-cdk-lib and constructs"
+    with pytest.raises(ImportError, match=cause):
+        drift_constructs.__getattr__("DriftMember")

@@ -65,7 +65,16 @@ def __getattr__(name: str) -> Any:
     module_name = _EXPORTS.get(name)
     if module_name is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module_name, __name__), name)
+    try:
+        module = importlib.import_module(module_name, __name__)
+    except ImportError as error:
+        # Without this, "from drift_constructs import X" hides the real cause, which
+        # is usually an aws-cdk-lib older than the one in the package requirements.
+        raise ImportError(
+            f"drift_constructs.{name} could not be imported: {error}; check that "
+            "aws-cdk-lib and constructs meet the versions this package requires"
+        ) from error
+    value = getattr(module, name)
     globals()[name] = value
     return value
 

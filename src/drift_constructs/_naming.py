@@ -195,7 +195,7 @@ def validate_suffix(suffix: str) -> bool:
             f"{ENVIRONMENT_SUFFIX_PROP} is empty; it must contain {_SUFFIX_RULE}, "
             "for example 'dev'"
         )
-    if suffix != suffix.lower():
+    if suffix != suffix.lower() and _SUFFIX_PATTERN.fullmatch(suffix.lower()):
         raise DriftConstructsError(
             f"{ENVIRONMENT_SUFFIX_PROP} {suffix!r} is invalid: lowercase is required "
             "because the suffix is part of the S3 bucket name and S3 bucket names are "

@@ -95,10 +95,19 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _client(service: str, region: str | None, endpoint_url: str | None) -> Any:
+def _client(
+    service: str,
+    region: str | None,
+    endpoint_url: str | None,
+    timeout: float | None = None,
+) -> Any:
     from .drift_runtime import clients
 
-    return clients.client(service, region, endpoint_url)
+    if timeout is None:
+        return clients.client(service, region, endpoint_url)
+    # No single request may wait longer than the command's whole timeout.
+    read_timeout = max(1.0, min(float(clients.READ_TIMEOUT_SECONDS), timeout))
+    return clients.client(service, region, endpoint_url, read_timeout)
 
 
 def resolve_stack_arn(cloudformation: Any, stack: str) -> str:
@@ -131,9 +140,10 @@ def _run_check(args: argparse.Namespace) -> CheckResult:
     if region is None and args.stack.startswith("arn:"):
         # A stack ARN names its region: arn:partition:cloudformation:region:...
         region = args.stack.split(":")[3] or None
-    cloudformation = _client("cloudformation", region, args.endpoint_url)
-    stack_arn = resolve_stack_arn(cloudformation, args.stack)
+    # The deadline starts before the first call, so --timeout bounds the command.
     deadline = time.monotonic() + args.timeout
+    cloudformation = _client("cloudformation", region, args.endpoint_url, args.timeout)
+    stack_arn = resolve_stack_arn(cloudformation, args.stack)
     return run_check(
         cloudformation, stack_arn, remaining_seconds=lambda: deadline - time.monotonic()
     )
@@ -261,27 +271,35 @@ def _compare(args: argparse.Namespace, out: TextIO) -> int:
     return 0 if not differences else 1
 
 
+def _error_message(error: Exception) -> str:
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        NoCredentialsError,
+        NoRegionError,
+    )
+
+    if isinstance(error, NoCredentialsError):
+        return "no AWS credentials found; configure a profile or set AWS_PROFILE"
+    if isinstance(error, NoRegionError):
+        return "no AWS region given; pass --region or set AWS_REGION"
+    if isinstance(error, (CommandError, BotoCoreError, ClientError)):
+        return str(error)
+    # Any other failure, such as a response botocore cannot parse from an endpoint
+    # that is not CloudFormation, still exits 3: exit code 1 would mean "drifted".
+    return f"{type(error).__name__}: {error}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return the exit code."""
     args = _parser().parse_args(argv)
     out = sys.stdout
-    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
-
     try:
         if args.command == "compare":
             return _compare(args, out)
         result = _run_check(args)
-    except NoCredentialsError:
-        print(
-            "error: no AWS credentials found; configure a profile or set AWS_PROFILE",
-            file=sys.stderr,
-        )
-        return EXIT_ERROR
-    except CommandError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_ERROR
-    except (BotoCoreError, ClientError) as error:
-        print(f"error: {error}", file=sys.stderr)
+    except Exception as error:
+        print(f"error: {_error_message(error)}", file=sys.stderr)
         return EXIT_ERROR
 
     if args.json:

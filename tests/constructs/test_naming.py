@@ -364,3 +364,10 @@ def test_organization_id_accepted(organization: str) -> None:
 def test_organization_id_too_long() -> None:
     with pytest.raises(DriftConstructsError, match="organization_id"):
         _naming.check_organization_id("organization_id", "o-" + "a" * 33)
+
+
+def test_uppercase_suffix_with_other_faults_gets_no_invalid_hint() -> None:
+    with pytest.raises(DriftConstructsError, match="must contain only") as caught:
+        _naming.validate_suffix("Dev_1")
+
+    assert "use 'dev_1'" not in str(caught.value)

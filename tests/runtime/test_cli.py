@@ -223,3 +223,85 @@ def test_compare_without_environment_names_fails_cleanly(
 
     assert code == 3
     assert "error:" in capsys.readouterr().err
+
+
+class _Server:
+    """A server on 127.0.0.1 that answers garbage, or accepts and never answers."""
+
+    def __init__(self, silent: bool) -> None:
+        import socket
+        import threading
+
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.silent = silent
+        self.connections: list[Any] = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections.append(connection)
+            if not self.silent:
+                connection.recv(65536)
+                connection.sendall(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\n"
+                    b"Content-Length: 9\r\n\r\nnot a doc"
+                )
+                connection.close()
+
+    def close(self) -> None:
+        self.listener.close()
+        for connection in self.connections:
+            connection.close()
+
+
+@pytest.mark.parametrize("silent", [False, True], ids=["garbage", "silent"])
+def test_unusable_endpoint_exits_3_within_timeout(
+    silent: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import time
+
+    clients.client.cache_clear()
+    server = _Server(silent)
+    started = time.monotonic()
+    try:
+        code = cli.main(
+            [
+                "check",
+                "--stack",
+                "app-dev",
+                "--region",
+                "eu-west-1",
+                "--timeout",
+                "2",
+                "--endpoint-url",
+                f"http://127.0.0.1:{server.port}",
+            ]
+        )
+    finally:
+        server.close()
+        clients.client.cache_clear()
+
+    # Exit code 1 would claim drift; a broken endpoint is an error.
+    assert code == 3
+    assert capsys.readouterr().err.startswith("error: ")
+    # Two attempts of at most two seconds each, with a wide margin for a busy host.
+    assert time.monotonic() - started < 30
+
+
+def test_missing_region_names_the_option(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    clients.client.cache_clear()
+
+    code = cli.main(["check", "--stack", "app-dev"])
+
+    assert code == 3
+    assert "pass --region or set AWS_REGION" in capsys.readouterr().err

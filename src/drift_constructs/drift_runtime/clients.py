@@ -37,14 +37,28 @@ CLIENT_CONFIG = Config(
 
 @lru_cache(maxsize=64)
 def client(
-    service: str, region: str | None = None, endpoint_url: str | None = None
+    service: str,
+    region: str | None = None,
+    endpoint_url: str | None = None,
+    read_timeout: float | None = None,
 ) -> Any:
-    """Return a cached boto3 client for ``service`` with the library's configuration."""
+    """Return a cached boto3 client for ``service`` with the library's configuration.
+
+    ``read_timeout`` shortens the wait for each response and allows one retry, for
+    callers with a deadline shorter than the default timeouts.
+    """
+    config = CLIENT_CONFIG
+    if read_timeout is not None:
+        config = CLIENT_CONFIG.merge(
+            Config(
+                connect_timeout=min(CONNECT_TIMEOUT_SECONDS, read_timeout),
+                read_timeout=read_timeout,
+                retries={"mode": "standard", "total_max_attempts": 2},
+            )
+        )
     # boto3-stubs types client() per literal service name; callers pass any name.
     create: Any = boto3.client
-    return create(
-        service, region_name=region, endpoint_url=endpoint_url, config=CLIENT_CONFIG
-    )
+    return create(service, region_name=region, endpoint_url=endpoint_url, config=config)
 
 
 # Assumed-role sessions last an hour; a cached one is replaced 10 minutes early.
