@@ -345,7 +345,7 @@ class PrivateEndpoints(Construct):
 
     @property
     def services(self) -> frozenset[str]:
-        """Services reachable from the subnets: created plus declared existing ones."""
+        """Services reachable from the subnets, both created and declared existing."""
         return self._services
 
 
