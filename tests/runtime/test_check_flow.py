@@ -422,3 +422,19 @@ def test_warm_container_reuses_one_idempotency_layer(aws: Aws) -> None:
 
     assert len(handler_support._persistence_layers) == 1
     assert len(dynamodb.meta.events._emitter._lookup_cache) <= hooks
+
+
+def test_hub_metrics_add_an_account_and_region_series(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from .test_handlers import emf_records
+
+    monkeypatch.setenv("MEMBER_ROLE_NAME", "drift-constructs-member-dev")
+    stub_in_sync_check(aws.cfn_stubber)
+
+    check(drift_status="IN_SYNC")
+
+    record = emf_records(capsys.readouterr().out)[-1]
+    dimensions = record["_aws"]["CloudWatchMetrics"][0]["Dimensions"]
+    assert dimensions == [["Environment"], ["Environment", "Account", "Region"]]
+    assert (record["Account"], record["Region"]) == ("111111111111", "eu-west-1")

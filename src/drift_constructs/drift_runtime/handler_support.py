@@ -147,6 +147,7 @@ def publish_metrics(
     *,
     account: str | None = None,
     region: str | None = None,
+    per_account: bool = False,
 ) -> None:
     """Print one embedded-metric-format record with ``values`` as counts.
 
@@ -154,7 +155,9 @@ def publish_metrics(
     whenever a service name is set, including through POWERTOOLS_SERVICE_NAME, so
     the service is set to an empty string here, which Powertools skips. The account
     and region of the checked stack go into the record as properties, which
-    CloudWatch Logs Insights can filter on, without adding a metric per account.
+    CloudWatch Logs Insights can filter on. With ``per_account`` (a hub), the
+    record also carries a second dimension set, ``Environment``, ``Account`` and
+    ``Region``, so each member account and region gets its own series.
     """
     from aws_lambda_powertools import Metrics
     from aws_lambda_powertools.metrics import MetricUnit
@@ -171,4 +174,14 @@ def publish_metrics(
         recorder.add_metadata(key="account", value=account)
     if region:
         recorder.add_metadata(key="region", value=region)
+    add_dimensions = getattr(recorder, "add_dimensions", None)
+    if per_account and account and region and add_dimensions is not None:
+        # Powertools releases before add_dimensions keep only the properties above.
+        add_dimensions(
+            **{
+                metric_names.DIMENSION_ENVIRONMENT: environment,
+                metric_names.DIMENSION_ACCOUNT: account,
+                metric_names.DIMENSION_REGION: region,
+            }
+        )
     recorder.flush_metrics()

@@ -12,6 +12,11 @@ NAMESPACE = "DriftConstructs"
 # The only dimension of every metric: the environment suffix of the deployment.
 DIMENSION_ENVIRONMENT = "Environment"
 DIMENSIONS = (DIMENSION_ENVIRONMENT,)
+# A hub also writes each check metric with these three dimensions, one series per
+# member account and region. The dashboard reads the Environment series only.
+DIMENSION_ACCOUNT = "Account"
+DIMENSION_REGION = "Region"
+HUB_DIMENSIONS = (DIMENSION_ENVIRONMENT, DIMENSION_ACCOUNT, DIMENSION_REGION)
 
 # 1 when a check ends drifted, else 0.
 DRIFTED_STACKS = "DriftedStacks"

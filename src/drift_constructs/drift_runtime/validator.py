@@ -31,6 +31,7 @@ in a queue batch, the failed message alone goes back to the queue.
 from __future__ import annotations
 
 import json
+import os
 import random
 import uuid
 from datetime import datetime, timezone
@@ -39,7 +40,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from . import metrics as metric_names
-from . import state
+from . import settings, state
 from .events import (
     InvalidEventError,
     StackArn,
@@ -704,6 +705,8 @@ def _record_result(
         check_metrics(result),
         account=stack.account,
         region=stack.region,
+        per_account=clients.member_role_arn(stack.account, stack.partition) is not None
+        or bool(os.environ.get(settings.ENV_MEMBER_ROLE_NAME)),
     )
     logger.info(
         "drift check finished",
