@@ -127,7 +127,7 @@ def finish_body(stack_arn: str, detection_id: str, drift_status: str) -> str:
     ).to_body()
 
 
-def test_update_during_a_detection_is_queued_and_earlier_one_dropped(
+def test_update_during_detection_queued(
     aws: Aws,
 ) -> None:
     cfn.detect(aws.cfn_stubber)
@@ -149,7 +149,7 @@ def test_update_during_a_detection_is_queued_and_earlier_one_dropped(
     assert record["detection_lease_until"] > datetime.now(timezone.utc).timestamp()
 
 
-def test_drift_event_in_progress_is_skipped_without_a_call(aws: Aws) -> None:
+def test_drift_event_in_progress_skipped(aws: Aws) -> None:
     response = validator.handler(
         drift_event(detection_status="DETECTION_IN_PROGRESS"), FakeContext()
     )
@@ -192,7 +192,7 @@ def test_drift_event_never_starts_a_detection(aws: Aws) -> None:
     assert aws.queued_count() == 0
 
 
-def test_event_before_the_start_is_recorded_is_retried(aws: Aws) -> None:
+def test_early_drift_event_requeued(aws: Aws) -> None:
     store().claim_detection(
         PARTITION,
         stack_arn=STACK_ARN,
@@ -211,7 +211,7 @@ def test_event_before_the_start_is_recorded_is_retried(aws: Aws) -> None:
     assert checks(STACK_ARN) == []
 
 
-def test_sweep_finish_and_event_record_a_detection_once(aws: Aws) -> None:
+def test_finish_twice_records_once(aws: Aws) -> None:
     stub_in_sync_check(aws.cfn_stubber)
     validator.handler(stack_event(), FakeContext())
 
@@ -230,7 +230,7 @@ def test_sweep_finish_and_event_record_a_detection_once(aws: Aws) -> None:
     assert "detection_lease_until" not in record
 
 
-def test_queue_batch_starts_drops_and_returns_messages(aws: Aws) -> None:
+def test_queue_batch_outcomes(aws: Aws) -> None:
     now = datetime.now(timezone.utc)
     cfn.detect(aws.cfn_stubber)
     for _ in range(3):
@@ -253,8 +253,9 @@ def test_queue_batch_starts_drops_and_returns_messages(aws: Aws) -> None:
 
     aws.cfn_stubber.assert_no_pending_responses()
     failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
-    # First starts; second is covered by it; third is throttled; the fourth, in the
-    # same account and region, goes back without a call; the invalid one is kept.
+    # The first request starts a detection, which covers the second. The third is
+    # throttled, so the fourth, in the same account and region, goes back without a
+    # call. The invalid one is kept for the failure queue.
     assert failed == {record["messageId"] for record in records[2:]}
     assert latest(STACK_ARN)["detection_id"] == "det-1"
     assert "detection_lease_until" not in latest(OTHER_ARN)
@@ -356,7 +357,7 @@ def test_requests_round_trip() -> None:
     assert (finish.detection_id, finish.stack_drift_status) == ("d-1", "DRIFTED")
 
 
-def test_member_account_calls_use_the_member_role(
+def test_member_account_uses_role(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from moto import mock_aws
@@ -381,7 +382,7 @@ def test_member_account_calls_use_the_member_role(
         assert clients.member_role_arn("222222222222") is None
 
 
-def test_failed_detection_is_incomplete_without_a_status_call(aws: Aws) -> None:
+def test_failed_detection_incomplete(aws: Aws) -> None:
     # Only the result pages are stubbed: a DescribeStackDriftDetectionStatus call
     # would fail the test.
     cfn.detect(aws.cfn_stubber)
@@ -408,7 +409,7 @@ def test_failed_detection_is_incomplete_without_a_status_call(aws: Aws) -> None:
     assert unchecked["Queue"] == "no drift result returned"
 
 
-def test_warm_container_reuses_one_idempotency_layer(aws: Aws) -> None:
+def test_idempotency_layer_reused(aws: Aws) -> None:
     from drift_constructs.drift_runtime import handler_support
 
     handler_support._persistence_layers.clear()
@@ -424,7 +425,7 @@ def test_warm_container_reuses_one_idempotency_layer(aws: Aws) -> None:
     assert len(dynamodb.meta.events._emitter._lookup_cache) <= hooks
 
 
-def test_hub_metrics_add_an_account_and_region_series(
+def test_hub_metrics_per_account(
     aws: Aws, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from .test_handlers import emf_records

@@ -226,7 +226,7 @@ def test_compare_without_environment_names_fails_cleanly(
 
 
 class _Server:
-    """A server on 127.0.0.1 that answers garbage, or accepts and never answers."""
+    """A server on 127.0.0.1 that returns garbage, or accepts and never responds."""
 
     def __init__(self, silent: bool) -> None:
         import socket

@@ -237,7 +237,7 @@ def test_sweep_selects_filters_and_queues(
     assert before - hour <= after <= after_call - hour
 
 
-def test_sweep_covers_member_accounts_and_reports_a_failed_one(
+def test_sweep_member_accounts(
     sweep: Sweep, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(
@@ -283,14 +283,14 @@ def test_throttled_listing_is_retried(
         (settings.ENV_SWEEP_FINISH_AFTER_SECONDS, "soon", "whole number of seconds"),
     ],
 )
-def test_bad_sweep_settings_name_the_variable(
+def test_bad_sweep_settings(
     name: str, value: str, problem: str
 ) -> None:
     with pytest.raises(ValueError, match=problem):
         sweeper.SweepConfig.from_environment(ACCOUNT, {name: value})
 
 
-def test_defaults_sweep_everything_in_the_own_region() -> None:
+def test_sweep_defaults() -> None:
     config = sweeper.SweepConfig.from_environment(ACCOUNT, {"AWS_REGION": REGION})
 
     assert config.include == ("*",)

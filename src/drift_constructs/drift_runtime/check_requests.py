@@ -4,9 +4,9 @@ Two kinds of message, each a JSON object with a ``kind`` field:
 
 * ``check``: start drift detection on ``stack_arn`` unless a detection of that stack
   started at or after ``satisfied_after`` (ISO-8601 UTC). The sweeper sends one per
-  selected stack with ``satisfied_after`` set to the sweep time minus the minimum age;
-  the validator sends one, delayed, when a stack update arrives while a detection of
-  the stack is running, with the update's time.
+  selected stack, with ``satisfied_after`` set to the sweep time minus the minimum
+  age. The validator sends one, delayed and with the update's time, when a stack
+  update arrives while a detection of the stack is running.
 * ``finish``: collect the results of detection ``detection_id`` of ``stack_arn``,
   which has ended but whose status event never arrived. The sweeper sends these.
 

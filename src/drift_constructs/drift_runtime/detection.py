@@ -277,7 +277,7 @@ class DetectionStart:
     """Outcome of ``start_detection``.
 
     ``detection_id`` is set when CloudFormation accepted the detection. Otherwise
-    ``error`` says why not, and ``throttled`` tells whether retrying later may help.
+    ``error`` gives the reason, and ``throttled`` tells whether retrying later may help.
     """
 
     detection_id: str | None

@@ -200,7 +200,7 @@ class DriftStatusEvent:
 
 
 def is_drift_status_event(event: Any) -> bool:
-    """Whether ``event`` claims to be a drift detection status change."""
+    """Return whether ``event`` has the source and type of a drift status change."""
     return (
         isinstance(event, dict)
         and event.get("source") == EVENT_SOURCE

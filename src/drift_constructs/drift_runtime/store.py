@@ -392,9 +392,9 @@ class StateStore:
             condition_values=bound,
         ):
             return FinishClaim.CLAIMED
-        refusal = self._finish_refusal(partition_key, detection_id, epoch)
-        if refusal is not None:
-            return refusal
+        blocked = self._finish_blocked(partition_key, detection_id, epoch)
+        if blocked is not None:
+            return blocked
         # A detection this library did not start, for example from the console, while
         # no detection of its own runs: its results are recorded like any other.
         if self._conditional(
@@ -409,7 +409,7 @@ class StateStore:
             return FinishClaim.CLAIMED
         return FinishClaim.IN_PROGRESS
 
-    def _finish_refusal(
+    def _finish_blocked(
         self, partition_key: str, detection_id: str, epoch: int
     ) -> FinishClaim | None:
         """Return why ``claim_finish`` cannot take the detection, or None if it may.

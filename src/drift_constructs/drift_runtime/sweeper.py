@@ -13,7 +13,7 @@ and those in ``MEMBER_ACCOUNTS``) and each region in ``SWEEP_REGIONS`` it:
    less than ``SWEEP_MIN_AGE_SECONDS`` ago or is still running;
 4. sends a ``finish`` request for each detection whose status event never arrived:
    one that started more than ``SWEEP_FINISH_AFTER_SECONDS`` ago and that
-   CloudFormation knows (its ``DriftInformation.LastCheckTimestamp``, the start of
+   CloudFormation reports (its ``DriftInformation.LastCheckTimestamp``, the start of
    the stack's latest detection, is not older than the recorded start). It sends a
    ``check`` request for each other selected stack. Requests go to the check queue,
    ten per SendMessageBatch call.

@@ -22,8 +22,8 @@ deploys this function.
 Statuses outside ``events.CHECKED_STATUSES``, detections still in progress and
 malformed events are logged and skipped without an AWS call. A check that cannot run
 (invalid ignore rules, API errors, time out) is recorded with the ``failed`` verdict.
-Errors writing state or publishing the alert are raised, so Lambda retries the event;
-in a queue batch, the failed message alone goes back to the queue.
+Errors writing state or publishing the alert are raised, so Lambda retries the event.
+In a queue batch, the failed message alone goes back to the queue.
 """
 
 # boto3 and Powertools are imported inside functions to keep start-up short.
@@ -440,7 +440,7 @@ def _delay_retry(record: dict[str, Any], config: Any) -> None:
             VisibilityTimeout=delay,
         )
     except Exception:
-        # The queue's own visibility timeout applies instead; nothing is lost.
+        # The message stays in the queue and returns after its visibility timeout.
         logger.exception("could not shorten the retry delay of a check request")
 
 
@@ -757,7 +757,7 @@ def _roll_up(stack: StackArn, result: Any, *, config: Any, store: Any) -> None:
 
     A stack's nested stacks come from its ListStackResources (type
     ``AWS::CloudFormation::Stack``) and are checked by their own ARNs. Each nested
-    stack records its root; its verdict is copied into the root's partition, and the
+    stack records its root, and its verdict is copied into the root's partition. The
     root's ``LATEST`` carries the worst verdict of the whole tree. Stacks checked
     before their parent are re-rooted, with their own nested stacks, when the parent
     is checked.
