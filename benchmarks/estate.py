@@ -62,6 +62,7 @@ from moto import mock_aws
 
 from drift_constructs.drift_runtime import clients, state, sweeper, validator
 from drift_constructs.drift_runtime.detection import run_check
+from drift_constructs.testing.state_table import create_state_table
 
 _BENCHMARKS = str(Path(__file__).resolve().parent)
 if _BENCHMARKS not in sys.path:
@@ -880,22 +881,7 @@ class EstateDriver:
     def _create_resources(self) -> str:
         region = self.config.region
         dynamodb = boto3.client("dynamodb", region_name=region)
-        dynamodb.create_table(
-            TableName=TABLE_NAME,
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        dynamodb.update_time_to_live(
-            TableName=TABLE_NAME,
-            TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"},
-        )
+        create_state_table(dynamodb, TABLE_NAME)
         bucket_configuration: Any = {"LocationConstraint": region}
         boto3.client("s3", region_name=region).create_bucket(
             Bucket=BUCKET_NAME, CreateBucketConfiguration=bucket_configuration

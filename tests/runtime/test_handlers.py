@@ -26,6 +26,7 @@ from drift_constructs.drift_runtime import (
     update_handler,
     validator,
 )
+from drift_constructs.testing.state_table import create_state_table
 
 from . import cfn_stubs as cfn
 from .conftest import CACHED_CLIENT, REGION, FakeContext
@@ -178,18 +179,7 @@ def moto_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
     """Create the moto resources; point the handlers' settings and clients at them."""
     with mock_aws():
         dynamodb = boto3.client("dynamodb", region_name=REGION)
-        dynamodb.create_table(
-            TableName=TABLE,
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_state_table(dynamodb, TABLE)
         boto3.client("s3", region_name=REGION).create_bucket(
             Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
         )

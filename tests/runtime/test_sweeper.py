@@ -14,6 +14,7 @@ from moto import mock_aws
 
 from drift_constructs.drift_runtime import clients, settings, state, sweeper
 from drift_constructs.drift_runtime.store import StateStore
+from drift_constructs.testing.state_table import create_state_table
 
 from . import cfn_stubs as cfn
 from .conftest import CACHED_CLIENT, REGION, FakeContext
@@ -104,18 +105,7 @@ class Sweep:
 @pytest.fixture
 def sweep(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sweep]:
     with mock_aws():
-        boto3.client("dynamodb", region_name=REGION).create_table(
-            TableName=TABLE,
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_state_table(boto3.client("dynamodb", region_name=REGION), TABLE)
         queue_url = boto3.client("sqs", region_name=REGION).create_queue(
             QueueName="checks"
         )["QueueUrl"]
@@ -237,9 +227,7 @@ def test_sweep_selects_filters_and_queues(
     assert before - hour <= after <= after_call - hour
 
 
-def test_sweep_member_accounts(
-    sweep: Sweep, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_sweep_member_accounts(sweep: Sweep, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(
         settings.ENV_MEMBER_ACCOUNTS, json.dumps(["222222222222", "333333333333"])
     )
@@ -283,9 +271,7 @@ def test_throttled_listing_is_retried(
         (settings.ENV_SWEEP_FINISH_AFTER_SECONDS, "soon", "whole number of seconds"),
     ],
 )
-def test_bad_sweep_settings(
-    name: str, value: str, problem: str
-) -> None:
+def test_bad_sweep_settings(name: str, value: str, problem: str) -> None:
     with pytest.raises(ValueError, match=problem):
         sweeper.SweepConfig.from_environment(ACCOUNT, {name: value})
 
