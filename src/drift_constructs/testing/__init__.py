@@ -12,11 +12,38 @@ Everything here runs against moto in this process and needs the ``test`` extra
 
 from __future__ import annotations
 
-from .deploy import Adjustment, DeployedStack, deploy_stack, deploy_template
-from .drift_detection import install_drift_detection
-from .emulator import Emulator, moto_server, reset_emulator
-from .state_table import create_state_table
-from .synth import emulator_environment, synthesize
+import importlib
+from typing import Any
+
+# Public names and their modules, imported on first access: a handler test or a
+# simulation that needs only create_state_table does not load aws-cdk-lib and Node.js.
+_EXPORTS = {
+    "Adjustment": ".deploy",
+    "DeployedStack": ".deploy",
+    "Emulator": ".emulator",
+    "create_state_table": ".state_table",
+    "deploy_stack": ".deploy",
+    "deploy_template": ".deploy",
+    "emulator_environment": ".synth",
+    "install_drift_detection": ".drift_detection",
+    "moto_server": ".emulator",
+    "reset_emulator": ".emulator",
+    "synthesize": ".synth",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _EXPORTS.get(name)
+    if module_name is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module_name, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
+
 
 __all__ = [
     "Adjustment",
