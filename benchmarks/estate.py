@@ -437,8 +437,8 @@ class SqsProxy:
             }
             if "MessageAttributes" in entry:
                 single["MessageAttributes"] = entry["MessageAttributes"]
-            held = self._driver.hold_message(single, delay)
-            successful.append({"Id": entry["Id"], **held})
+            delayed = self._driver.hold_message(single, delay)
+            successful.append({"Id": entry["Id"], **delayed})
         response: dict[str, Any] = {"Successful": successful, "Failed": []}
         if now_entries:
             sent = self._real.send_message_batch(

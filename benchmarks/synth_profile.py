@@ -1,4 +1,4 @@
-"""Where one synthesis spends its time: phases, jsii calls, and who makes them.
+"""Profile of one synthesis: time per phase, jsii calls and the code that makes them.
 
 Builds the stack of ``synth_one.py`` (``reference`` or ``plain``) in this process.
 The first run is split into three phases: importing aws_cdk and the stack module,

@@ -366,7 +366,7 @@ def test_organization_id_too_long() -> None:
         _naming.check_organization_id("organization_id", "o-" + "a" * 33)
 
 
-def test_uppercase_suffix_with_other_faults_gets_no_invalid_hint() -> None:
+def test_uppercase_invalid_suffix_no_hint() -> None:
     with pytest.raises(DriftConstructsError, match="must contain only") as caught:
         _naming.validate_suffix("Dev_1")
 

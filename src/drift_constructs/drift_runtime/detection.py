@@ -277,7 +277,8 @@ class DetectionStart:
     """Outcome of ``start_detection``.
 
     ``detection_id`` is set when CloudFormation accepted the detection. Otherwise
-    ``error`` gives the reason, and ``throttled`` tells whether retrying later may help.
+    ``error`` gives the reason, and ``throttled`` is True when a later retry may
+    succeed.
     """
 
     detection_id: str | None

@@ -18,10 +18,10 @@ and those in ``MEMBER_ACCOUNTS``) and each region in ``SWEEP_REGIONS`` it:
    ``check`` request for each other selected stack. Requests go to the check queue,
    ten per SendMessageBatch call.
 
-The validator consumes the queue at a bounded concurrency; a throttled check goes
+The validator consumes the queue at a bounded concurrency. A throttled check goes
 back to the queue, so throttling slows the sweep down instead of failing it. An
 account or region that cannot be listed is logged and counted, and the others are
-still swept; the handler then raises, so the failure shows in the function's errors.
+still swept. The handler then raises, so the failure shows in the function's errors.
 """
 
 # boto3 and Powertools are imported inside functions to keep start-up short.
